@@ -1,0 +1,3 @@
+from privtrain.cli import main
+
+main()

@@ -1,0 +1,364 @@
+"""Dataset lifecycle: import (encrypt + register), list, show, export (decrypt), shred.
+
+A dataset is registered only after its blob is completely written, fsynced and renamed into
+place, in one catalog transaction together with its wrapped data key and its audit event: the
+catalog never lists a half-written dataset. Shredding destroys the wrapped data key; the blob is
+unreadable from then on, whatever copies of it exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from privtrain.catalog import DataKey, Dataset
+from privtrain.crypto import SealedBlob, WrappedKey
+from privtrain.errors import BusyError, InputError, NotFoundError
+from privtrain.workspace import Workspace
+
+SENSITIVITIES = ("raw", "deidentified")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: str
+    name: str
+    version: int
+    site: str
+    sensitivity: str
+    status: str
+    plaintext_bytes: int
+    ciphertext_sha256: str
+    file_id: str
+    source_name: str | None
+    created_at: str
+    created_by: str
+    schema: dict[str, Any] | None
+    has_deid_report: bool
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["ref"] = self.ref
+        return d
+
+
+def _info(row: Dataset) -> DatasetInfo:
+    return DatasetInfo(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        site=row.site,
+        sensitivity=row.sensitivity,
+        status=row.status,
+        plaintext_bytes=row.plaintext_bytes,
+        ciphertext_sha256=row.ciphertext_sha256,
+        file_id=row.file_id,
+        source_name=row.source_name,
+        created_at=row.created_at.isoformat() if row.created_at else "",
+        created_by=row.created_by,
+        schema=row.schema_json,
+        has_deid_report=row.deid_report_json is not None,
+    )
+
+
+def dataset_context(dataset_id: str, name: str, version: int) -> dict[str, str | int]:
+    return {"kind": "dataset", "id": dataset_id, "name": name, "version": version}
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > 128 or not all(c.isalnum() or c in "-_." for c in name):
+        raise InputError(
+            f"invalid dataset name {name!r}: use 1-128 letters, digits, '-', '_' or '.'"
+        )
+
+
+def _next_version(ws: Workspace, name: str) -> int:
+    with ws.catalog.session() as s:
+        current = s.scalar(select(func.max(Dataset.version)).where(Dataset.name == name))
+    return (current or 0) + 1
+
+
+@contextmanager
+def _staged_blob(ws: Workspace, name: str) -> Iterator[tuple[str, int, Path, dict[str, Any]]]:
+    dataset_id = uuid.uuid4().hex
+    version = _next_version(ws, name)
+    rel = f"blobs/{dataset_id}.ptb"
+    dst = ws.blob_path(rel)
+    try:
+        yield dataset_id, version, dst, dataset_context(dataset_id, name, version)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            dst.unlink()
+        raise
+
+
+def _register(
+    ws: Workspace,
+    *,
+    dataset_id: str,
+    name: str,
+    version: int,
+    dst: Path,
+    sealed: SealedBlob,
+    sensitivity: str,
+    site: str,
+    schema: dict[str, Any] | None,
+    deid_report: dict[str, Any] | None,
+    source_name: str | None,
+    action: str,
+) -> DatasetInfo:
+    row = Dataset(
+        id=dataset_id,
+        name=name,
+        version=version,
+        site=site,
+        sensitivity=sensitivity,
+        status="active",
+        schema_json=schema,
+        deid_report_json=deid_report,
+        blob_path=str(dst.relative_to(ws.settings.home)),
+        file_id=sealed.file_id.hex(),
+        ciphertext_sha256=sealed.ciphertext_sha256,
+        plaintext_bytes=sealed.plaintext_bytes,
+        source_name=source_name,
+        created_at=datetime.now(UTC),
+        created_by=ws.settings.identity,
+    )
+    key = DataKey(
+        file_id=sealed.file_id.hex(),
+        kek_id=sealed.wrapped_key.kek_id,
+        wrapped=sealed.wrapped_key.ciphertext,
+        created_at=datetime.now(UTC),
+    )
+    try:
+        with ws.write() as s:
+            s.add(row)
+            s.add(key)
+            s.flush()
+            ws.record(
+                action,
+                f"dataset:{name}@v{version}",
+                details={
+                    "dataset_id": dataset_id,
+                    "sensitivity": sensitivity,
+                    "bytes": sealed.plaintext_bytes,
+                    "ciphertext_sha256": sealed.ciphertext_sha256,
+                },
+                session=s,
+            )
+            info = _info(row)
+    except SAIntegrityError as e:
+        raise BusyError(
+            f"dataset {name!r} version {version} was registered concurrently by another "
+            "process; retry the import"
+        ) from e
+    return info
+
+
+def import_file(
+    ws: Workspace,
+    path: Path,
+    name: str,
+    *,
+    sensitivity: str = "raw",
+    site: str = "local",
+) -> DatasetInfo:
+    """Store ``path`` encrypted and register it as a dataset (new version if ``name`` exists)."""
+    _check_name(name)
+    if sensitivity not in SENSITIVITIES:
+        raise InputError(f"sensitivity must be one of {SENSITIVITIES}, not {sensitivity!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"input file not found: {path}")
+    with _staged_blob(ws, name) as (dataset_id, version, dst, context):
+        sealed = ws.cipher.encrypt_file(path, dst, context)
+        return _register(
+            ws,
+            dataset_id=dataset_id,
+            name=name,
+            version=version,
+            dst=dst,
+            sealed=sealed,
+            sensitivity=sensitivity,
+            site=site,
+            schema=None,
+            deid_report=None,
+            source_name=path.name,
+            action="dataset.import",
+        )
+
+
+def store_stream(
+    ws: Workspace,
+    name: str,
+    produce: Callable[[BinaryIO], tuple[dict[str, Any] | None, dict[str, Any] | None]],
+    *,
+    sensitivity: str,
+    source_name: str | None,
+    site: str = "local",
+    action: str = "dataset.ingest",
+) -> DatasetInfo:
+    """Register a dataset whose plaintext is produced by ``produce(sink)`` straight into the
+    encrypting writer (nothing in clear on disk). ``produce`` returns ``(schema, report)``.
+    If ``produce`` raises, nothing is registered and no blob is left."""
+    _check_name(name)
+    with _staged_blob(ws, name) as (dataset_id, version, dst, context):
+        with ws.cipher.writer(dst, context) as w:
+            schema, report = produce(w)
+        sealed = w.sealed
+        return _register(
+            ws,
+            dataset_id=dataset_id,
+            name=name,
+            version=version,
+            dst=dst,
+            sealed=sealed,
+            sensitivity=sensitivity,
+            site=site,
+            schema=schema,
+            deid_report=report,
+            source_name=source_name,
+            action=action,
+        )
+
+
+def _parse_ref(ref: str) -> tuple[str, int | None]:
+    if "@v" in ref:
+        name, _, v = ref.rpartition("@v")
+        if not v.isdigit():
+            raise InputError(f"invalid dataset reference {ref!r}: expected NAME or NAME@vN")
+        return name, int(v)
+    return ref, None
+
+
+def get(ws: Workspace, ref: str, *, include_shredded: bool = True) -> Dataset:
+    """Resolve ``NAME``, ``NAME@vN`` or a dataset id to a catalog row (latest version)."""
+    name, version = _parse_ref(ref)
+    with ws.catalog.session() as s:
+        q = select(Dataset).where((Dataset.name == name) | (Dataset.id == ref))
+        if version is not None:
+            q = select(Dataset).where(Dataset.name == name, Dataset.version == version)
+        if not include_shredded:
+            q = q.where(Dataset.status == "active")
+        row = s.scalars(q.order_by(Dataset.version.desc())).first()
+        if row is None:
+            raise NotFoundError(f"no dataset {ref!r} in the catalog (see `privtrain datasets ls`)")
+        s.expunge(row)
+        return row
+
+
+def show(ws: Workspace, ref: str) -> DatasetInfo:
+    return _info(get(ws, ref))
+
+
+def deid_report(ws: Workspace, ref: str) -> dict[str, Any]:
+    row = get(ws, ref)
+    if row.deid_report_json is None:
+        raise NotFoundError(f"dataset {row.name}@v{row.version} has no de-identification report")
+    return row.deid_report_json
+
+
+def list_datasets(ws: Workspace, *, all_versions: bool = True) -> list[DatasetInfo]:
+    with ws.catalog.session() as s:
+        rows = s.scalars(select(Dataset).order_by(Dataset.name, Dataset.version)).all()
+        infos = [_info(r) for r in rows]
+    if not all_versions:
+        latest: dict[str, DatasetInfo] = {}
+        for i in infos:
+            latest[i.name] = i
+        infos = list(latest.values())
+    return infos
+
+
+def _key_for(ws: Workspace, row: Dataset) -> WrappedKey:
+    with ws.catalog.session() as s:
+        key = s.get(DataKey, row.file_id)
+        if key is None:
+            return None  # type: ignore[return-value]
+        return WrappedKey(kek_id=key.kek_id, ciphertext=bytes(key.wrapped))
+
+
+def _readable(ws: Workspace, row: Dataset, action: str) -> WrappedKey:
+    from privtrain.errors import KeyAccessError
+
+    resource = f"dataset:{row.name}@v{row.version}"
+    key = _key_for(ws, row) if row.status == "active" else None
+    if key is None:
+        ws.record(action, resource, decision="deny", details={"reason": "shredded"})
+        raise KeyAccessError(
+            f"dataset {row.name}@v{row.version} was shredded: its data key is destroyed and "
+            "the blob can never be decrypted"
+        )
+    return key
+
+
+def export(ws: Workspace, ref: str, dst: Path) -> DatasetInfo:
+    """Decrypt a dataset to ``dst`` (written atomically after full verification)."""
+    row = get(ws, ref)
+    key = _readable(ws, row, "dataset.export")
+    ctx = dataset_context(row.id, row.name, row.version)
+    ws.cipher.decrypt_file(ws.blob_path(row.blob_path), Path(dst), key, expected_context=ctx)
+    ws.record(
+        "dataset.export", f"dataset:{row.name}@v{row.version}", details={"dataset_id": row.id}
+    )
+    return _info(row)
+
+
+def read_bytes(
+    ws: Workspace, ref: str, *, purpose: str = "dataset.read"
+) -> tuple[DatasetInfo, bytes]:
+    """Decrypt a dataset into memory (fully verified before returning); audited."""
+    row = get(ws, ref, include_shredded=True)
+    key = _readable(ws, row, purpose)
+    ctx = dataset_context(row.id, row.name, row.version)
+    data = ws.cipher.decrypt_bytes(ws.blob_path(row.blob_path), key, expected_context=ctx)
+    ws.record(purpose, f"dataset:{row.name}@v{row.version}", details={"dataset_id": row.id})
+    return _info(row), data
+
+
+def shred(ws: Workspace, ref: str) -> DatasetInfo:
+    """Destroy the dataset's data key (crypto-shredding), then delete its blob file."""
+    row = get(ws, ref)
+    if row.status == "shredded":
+        raise NotFoundError(f"dataset {row.name}@v{row.version} is already shredded")
+    with ws.write() as s:
+        key = s.get(DataKey, row.file_id)
+        if key is not None:
+            s.delete(key)
+        live = s.get(Dataset, row.id)
+        live.status = "shredded"
+        ws.record(
+            "dataset.shred",
+            f"dataset:{row.name}@v{row.version}",
+            details={"dataset_id": row.id, "file_id": row.file_id},
+            session=s,
+        )
+    _purge_sqlite_wal(ws)
+    with contextlib.suppress(FileNotFoundError):
+        ws.blob_path(row.blob_path).unlink()
+    return _info(get(ws, row.id))
+
+
+def _purge_sqlite_wal(ws: Workspace) -> None:
+    """With SQLite, fold the WAL back into the (secure_delete) database file so that the
+    destroyed wrapped key does not linger in the write-ahead log."""
+    if ws.catalog.dialect_name != "sqlite":
+        return
+    from sqlalchemy import text
+
+    with contextlib.suppress(Exception), ws.catalog.engine.connect() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        c.execute(text("SELECT 1"))
