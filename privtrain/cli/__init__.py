@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
     home: str = typer.Option(
@@ -36,7 +36,18 @@ def _root(
     identity: str = typer.Option(
         None, "--as", help="acting identity recorded in the audit log [env: PRIVTRAIN_IDENTITY]"
     ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, help="print the version and exit"
+    ),
 ) -> None:
+    if version:
+        from privtrain import __version__
+
+        typer.echo(f"privtrain {__version__}")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     ctx.obj = CliState(home=home, catalog_url=catalog_url, identity=identity)
 
 

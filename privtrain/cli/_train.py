@@ -1,0 +1,276 @@
+"""`privtrain train`, `privtrain budget ...`, `privtrain models ...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from privtrain.cli._common import console, emit_json, state, table
+
+JSON = typer.Option(False, "--json", help="machine-readable output")
+
+budget_app = typer.Typer(no_args_is_help=True)
+models_app = typer.Typer(no_args_is_help=True)
+
+
+def _ledger(ctx: typer.Context):  # noqa: ANN202
+    from privtrain.ledger import Ledger
+
+    ws = state(ctx).workspace()
+    return ws, Ledger(ws.catalog, identity=ws.settings.identity, audit=ws.audit)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.add_typer(budget_app, name="budget", help="Privacy budgets and the ledger.")
+    app.add_typer(models_app, name="models", help="Trained models and their signed cards.")
+
+
+def train(
+    ctx: typer.Context,
+    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset NAME or NAME@vN"),
+    target: str = typer.Option(..., "--target", "-t", help="label column"),
+    epsilon: float = typer.Option(None, "--epsilon", "-e", help="target ε for this run"),
+    delta: float = typer.Option(None, "--delta", help="δ (default: the dataset budget's δ)"),
+    epochs: int = typer.Option(None, "--epochs", help="training epochs"),
+    config: Path = typer.Option(None, "--config", "-c", help="train.yaml (TrainConfig fields)"),
+    features: Path = typer.Option(
+        None, "--features", help="features.yaml: declared vocabularies and bounds"
+    ),
+    name: str = typer.Option(None, "--name", help="model name (default: DATASET-TARGET)"),
+    no_dp: bool = typer.Option(False, "--no-dp", help="non-private baseline (gated)"),
+    allow_non_private: bool = typer.Option(
+        False, "--allow-non-private", help="confirm a --no-dp run; its model can't be exported"
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Train a model on a catalog dataset under DP-SGD, charged to the dataset's budget."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from privtrain import training
+
+    ws = state(ctx).workspace()
+    opts = training.TrainOptions(
+        dataset=dataset,
+        target=target,
+        epsilon=epsilon,
+        delta=delta,
+        epochs=epochs,
+        config_path=config,
+        features_path=features,
+        model_name=name,
+        no_dp=no_dp,
+        allow_non_private=allow_non_private,
+    )
+    with Progress(
+        TextColumn("[bold]training[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("loss {task.fields[loss]:.4f}  ε {task.fields[eps]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=json_out,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("train", total=None, loss=float("nan"), eps="-")
+
+        def progress(step: int, total: int, loss: float, eps: float | None) -> None:
+            bar.update(
+                task,
+                completed=step,
+                total=total,
+                loss=loss,
+                eps="-" if eps is None else f"{eps:.3f}",
+            )
+
+        res = training.train(ws, opts, progress=progress)
+    if json_out:
+        emit_json(res)
+        return
+    q = res["quality"]
+    eps = "non-private" if res["non_private"] else f"ε={res['epsilon']:.3f}, δ={res['delta']:g}"
+    console.print(
+        f"trained [bold]{res['model']}[/] on {res['dataset']} ({eps}); held-out accuracy "
+        f"{q.get('accuracy', float('nan')):.4f}, AUC {q.get('auc', float('nan')):.4f}"
+    )
+
+
+# -- budget ---------------------------------------------------------------------------------
+@budget_app.command("set")
+def budget_set(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="dataset name (the budget covers every version)"),
+    epsilon: float = typer.Option(..., "--epsilon", "-e", help="total ε"),
+    delta: float = typer.Option(1e-5, "--delta", help="δ"),
+    json_out: bool = JSON,
+) -> None:
+    """Set a dataset's privacy budget."""
+    from privtrain import datasets
+
+    ws, led = _ledger(ctx)
+    datasets.get(ws, dataset)  # must exist
+    st = led.set_budget(dataset, epsilon, delta)
+    if json_out:
+        emit_json(st.to_dict())
+    else:
+        console.print(f"budget of [bold]{dataset}[/]: ε={epsilon:g}, δ={delta:g}")
+
+
+@budget_app.command("show")
+def budget_show(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(None, help="dataset name (default: all)"),
+    json_out: bool = JSON,
+) -> None:
+    """Budget, spent and remaining ε per dataset (recomputed by the accountant)."""
+    ws, led = _ledger(ctx)
+    sts = [led.status(dataset)] if dataset else led.budgets()
+    if json_out:
+        emit_json([s.to_dict() for s in sts] if not dataset else sts[0].to_dict())
+        return
+    table(
+        "privacy budgets",
+        ["dataset", "budget ε", "δ", "spent ε", "spent+reserved ε", "remaining ε", "runs"],
+        [
+            [
+                s.dataset,
+                f"{s.epsilon_total:g}",
+                f"{s.delta:g}",
+                f"{s.epsilon_spent:.4f}",
+                f"{s.epsilon_reserved:.4f}",
+                f"{s.remaining:.4f}",
+                f"{s.committed_runs} committed, {s.reserved_runs} reserved",
+            ]
+            for s in sts
+        ],
+    )
+
+
+@budget_app.command("history")
+def budget_history(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="dataset name"),
+    json_out: bool = JSON,
+) -> None:
+    """Every run charged to a dataset, with its mechanism history."""
+    ws, led = _ledger(ctx)
+    runs = led.history(dataset)
+    if json_out:
+        emit_json(runs)
+        return
+    table(
+        f"runs on {dataset}",
+        ["run", "status", "kind", "created", "history (σ, q, steps)", "ε planned", "ε actual"],
+        [
+            [
+                r["run_id"][:12],
+                r["status"],
+                r["kind"],
+                (r["created_at"] or "")[:19],
+                str(r["history"]),
+                f"{r['epsilon_planned'] or 0:.4f}",
+                "" if r["epsilon_actual"] is None else f"{r['epsilon_actual']:.4f}",
+            ]
+            for r in runs
+        ],
+    )
+
+
+@budget_app.command("reconcile")
+def budget_reconcile(ctx: typer.Context, json_out: bool = JSON) -> None:
+    """Release reservations of runs whose process died (killed training)."""
+    ws, led = _ledger(ctx)
+    out = led.reconcile()
+    if json_out:
+        emit_json(out)
+        return
+    released = [o for o in out if o["action"] == "released"]
+    console.print(f"released {len(released)} stale reservation(s); {len(out) - len(released)} left")
+
+
+@budget_app.command("report")
+def budget_report(
+    ctx: typer.Context,
+    html: Path = typer.Option(..., "--html", help="output HTML file (self-contained)"),
+) -> None:
+    """HTML report: budget vs spent over time, runs, ε-vs-steps, accuracy vs ε."""
+    from privtrain.report import budget_report_html
+
+    ws, led = _ledger(ctx)
+    with console.status("rendering report…"):
+        budget_report_html(ws, led, html)
+    console.print(f"wrote {html}")
+
+
+# -- models ---------------------------------------------------------------------------------
+@models_app.command("ls")
+def models_ls(ctx: typer.Context, json_out: bool = JSON) -> None:
+    """List models."""
+    from privtrain import models
+
+    infos = models.list_models(state(ctx).workspace())
+    if json_out:
+        emit_json([m.to_dict() for m in infos])
+        return
+    table(
+        "models",
+        ["ref", "ε", "δ", "accountant", "datasets", "sha256", "created"],
+        [
+            [
+                m.ref,
+                "non-private" if m.epsilon is None else f"{m.epsilon:.4f}",
+                m.delta,
+                m.accountant,
+                ", ".join(f"{d['name']}@v{d['version']}" for d in m.datasets),
+                m.content_sha256[:16],
+                m.created_at[:19],
+            ]
+            for m in infos
+        ],
+    )
+
+
+@models_app.command("show")
+def models_show(ctx: typer.Context, ref: str = typer.Argument(...), json_out: bool = JSON) -> None:
+    """Show a model and its verified card."""
+    from privtrain import models
+
+    ws = state(ctx).workspace()
+    info = models.get(ws, ref)
+    stmt = models.verify(ws, ref)
+    out = {"model": models._info(info).to_dict(), "card": stmt}
+    if json_out:
+        emit_json(out)
+        return
+    console.print_json(data=out)
+
+
+@models_app.command("verify")
+def models_verify(
+    ctx: typer.Context, ref: str = typer.Argument(...), json_out: bool = JSON
+) -> None:
+    """Verify a model's signed card against its bytes; exit 5 if anything was edited."""
+    from privtrain import models
+
+    stmt = models.verify(state(ctx).workspace(), ref)
+    if json_out:
+        emit_json({"ok": True, "subject": stmt["subject"]})
+    else:
+        console.print(
+            f"model card verified: {stmt['subject'][0]['name']} "
+            f"sha256 {stmt['subject'][0]['digest']['sha256'][:16]}…"
+        )
+
+
+@models_app.command("export")
+def models_export(
+    ctx: typer.Context,
+    ref: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", "-o", help="destination for the model file"),
+) -> None:
+    """Verify, then decrypt a model to OUT (torch-loadable file)."""
+    from privtrain import models
+
+    info = models.export(state(ctx).workspace(), ref, out)
+    console.print(f"exported {info.ref} to {out}")

@@ -1,0 +1,658 @@
+"""Recognizers privtrain adds to (or swaps into) presidio's defaults.
+
+Each one closes a recall gap of the defaults measured by ``benchmarks/deid_eval.py``:
+
+- :class:`OfflineEmailRecognizer` - presidio's e-mail pattern, TLD check against the bundled
+  public-suffix snapshot (never the network).
+- :class:`IntlPhoneRecognizer` - ``phonenumbers`` over a configurable region list; national
+  formats of the first region and any "+CC"/"00CC" number are accepted when *possible*, other
+  regions' national formats when *valid*.
+- :class:`StreetAddressRecognizer` - "<number> <words> <Street|Ave|Rd|...> [unit] [, City, ST
+  12345]" (US/UK/CA/AU), German "Hauptstraße 5, 10115 Berlin", French "12 rue de la Paix,
+  75002 Paris", Spanish/Italian/Portuguese "Calle Mayor 5", US military (APO/FPO/DPO).
+- :class:`SsnRecognizer` - US SSN with and without separators (digits-only needs context);
+  presidio's UK NINO recognizer is switched on next to it.
+- :class:`CardNumberRecognizer` - card numbers outside presidio's pattern (Mastercard
+  2-series, Maestro, 19-digit Visa, UnionPay, JCB): issuer prefix + length + Luhn.
+- :class:`MonthDateRecognizer` - "Apr 17, 1989", "17-Apr-1989", "April 1989".
+- :class:`ContextNameRecognizer` - names after a title (Mr., Dr.), a label or role ("Patient:",
+  "Customer", "Escalated to"), a kinship word ("daughter", "wife") or a greeting/sign-off
+  ("Hi", "Regards,"); "Last, First" and ALL-CAPS forms too.
+- :class:`LastFirstNameRecognizer` - "Last, First [M.]" when the NER model sees an entity in
+  it and no locative preposition precedes it.
+- :class:`NerOrgNameRecognizer` - person-shaped spans the small model labels ORG.
+- :func:`normalize_caps` - runs of two or three ALL-CAPS words are title-cased (same length)
+  before NER.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import phonenumbers
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, UsSsnRecognizer
+
+from privtrain.deid._offline import offline_tld_extractor
+
+
+def _result(entity: str, start: int, end: int, score: float, rec: EntityRecognizer):
+    return RecognizerResult(
+        entity_type=entity,
+        start=start,
+        end=end,
+        score=score,
+        analysis_explanation=AnalysisExplanation(
+            recognizer=rec.name, original_score=score, textual_explanation=None
+        ),
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: rec.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: rec.id,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- e-mail
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """presidio's e-mail recognizer; the TLD check never touches the network."""
+
+    def validate_result(self, pattern_text: str) -> bool:  # noqa: D102
+        return offline_tld_extractor()(pattern_text).fqdn != ""
+
+
+# ------------------------------------------------------------------------------ phones
+
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+.])(?:\+|00)?\(?\d[\d \t().\-/]{5,22}\d"
+    r"(?:[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,6})?(?![\w])",
+    re.IGNORECASE,
+)
+_DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+_SSN_LIKE = re.compile(r"\d{3}-\d{2}-\d{4}")
+_IPV4_LIKE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_BLOCKERS = (
+    re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"),
+    re.compile(r"(?<!\d)\d{1,4}([-/.])\d{1,2}\1\d{2,4}(?!\d)"),
+    re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class IntlPhoneRecognizer(EntityRecognizer):
+    """Phone numbers of several countries with ``phonenumbers.PhoneNumberMatcher``.
+
+    A cheap pattern finds digit runs that could be phone numbers; only those are handed to the
+    matcher, region by region, so long texts without numbers cost almost nothing.
+    """
+
+    # presidio matches context words as substrings of the lemmas around a match
+    CONTEXT = ["phone", "telephone", "tel.", "cell", "mobile", "call", "reach", "contact", "fax"]
+
+    def __init__(self, regions: Sequence[str] = ("US",), name: str | None = None) -> None:
+        self.regions = tuple(regions)
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            name=name or "IntlPhoneRecognizer",
+            supported_language="en",
+            context=self.CONTEXT,
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def _skip(self, cand: str, digits: str) -> bool:
+        if len(digits) < 7 or len(digits) > 17:
+            return True
+        plus = cand.startswith(("+", "00"))
+        if not plus and (
+            _DATE_LIKE.fullmatch(cand) or _SSN_LIKE.fullmatch(cand) or _IPV4_LIKE.fullmatch(cand)
+        ):
+            return True
+        return not plus and len(digits) >= 13 and _luhn_ok(digits)
+
+    def _match(self, cand: str) -> list[tuple[int, int, float]]:
+        """(start, end, score) of numbers inside ``cand``: 0.6 when valid; when only possible,
+        0.45 in the first region or with a country code, 0.4 in the other regions."""
+        international = cand.startswith(("+", "00"))
+        # "00" is the international prefix of most regions, not of the US: read it as DE does
+        regions = ("DE",) if cand.startswith("00") else self.regions
+        for i, region in enumerate(regions):
+            found = []
+            for m in phonenumbers.PhoneNumberMatcher(
+                cand, region, leniency=phonenumbers.Leniency.POSSIBLE
+            ):
+                if sum(c.isdigit() for c in m.raw_string) < 7:
+                    continue
+                if phonenumbers.is_valid_number(m.number):
+                    score = 0.6
+                else:
+                    score = 0.45 if (i == 0 or international) else 0.4
+                found.append((m.start, m.end, score))
+            if found:
+                return found
+            if international:
+                break  # "+CC ..." parses the same in every region
+        return []
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        results: list[RecognizerResult] = []
+        blocked: list[tuple[int, int]] | None = None
+        for cm in _PHONE_CANDIDATE.finditer(text):
+            cand = cm.group(0)
+            digits = re.sub(r"\D", "", re.split(r"[xX]|ext", cand)[0])
+            if self._skip(cand, digits):
+                continue
+            if blocked is None:  # dates, SSNs, IPv4 addresses are not phone numbers
+                blocked = [m.span() for rx in _BLOCKERS for m in rx.finditer(text)]
+            for s, e, score in self._match(cand):
+                s, e = cm.start() + s, cm.start() + e
+                if not text[s] == "+" and any(b0 < e and s < b1 for b0, b1 in blocked):
+                    continue
+                results.append(_result("PHONE_NUMBER", s, e, score, self))
+        return results
+
+
+# -------------------------------------------------------------------------------- cards
+
+_CARD_CANDIDATE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])")
+
+
+def _card_prefix_ok(d: str) -> bool:
+    n2, n4 = int(d[:2]), int(d[:4])
+    if d[0] == "4":  # Visa
+        return len(d) in (13, 16, 19)
+    if 51 <= n2 <= 55 or 2221 <= n4 <= 2720 or 2200 <= n4 <= 2204:  # Mastercard, Mir
+        return len(d) == 16
+    if n2 in (34, 37):  # Amex
+        return len(d) == 15
+    if n2 in (36, 38, 39) or 300 <= int(d[:3]) <= 305:  # Diners
+        return 14 <= len(d) <= 19
+    if d.startswith(("6011", "65", "62")) or 644 <= int(d[:3]) <= 649 or 3528 <= n4 <= 3589:
+        return 16 <= len(d) <= 19  # Discover, UnionPay, JCB
+    if d.startswith(("2131", "1800")):  # JCB, 15-digit legacy range
+        return len(d) == 15
+    if n2 == 50 or 56 <= n2 <= 69 or d.startswith("0604"):  # Maestro
+        return 12 <= len(d) <= 19
+    return False
+
+
+class CardNumberRecognizer(EntityRecognizer):
+    """Payment card numbers presidio's pattern misses (Mastercard 2-series, Maestro, 19-digit
+    Visa, UnionPay): 12-19 digits, one separator style, a known issuer prefix, Luhn-valid."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["CREDIT_CARD"],
+            name="CardNumberRecognizer",
+            supported_language="en",
+            context=["card", "credit", "debit", "visa", "mastercard", "maestro", "amex", "paid"],
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out = []
+        for m in _CARD_CANDIDATE.finditer(text):
+            raw = m.group(0)
+            if " " in raw and "-" in raw:
+                continue
+            d = re.sub(r"\D", "", raw)
+            if _card_prefix_ok(d) and _luhn_ok(d) and len(set(d)) > 2:
+                out.append(_result("CREDIT_CARD", m.start(), m.end(), 0.8, self))
+        return out
+
+
+# -------------------------------------------------------------------------------- dates
+
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?:1[89]\d\d|20\d\d|'?\d\d)"
+
+
+class MonthDateRecognizer(PatternRecognizer):
+    """Dates with a month name, which presidio's numeric patterns miss and the small NER model
+    often cuts short: "Apr 17, 1989", "17 April 1989", "17-Apr-1989", "the 3rd of May 2001",
+    "April 1989"."""
+
+    PATTERNS = [
+        Pattern("month d, y", rf"\b{_MONTHS}[ \t]+{_DAY},?[ \t]+{_YEAR}\b", 0.7),
+        Pattern("d month y", rf"\b{_DAY}(?:[ \t]+of)?[ \t\-]+{_MONTHS}[ \t,\-]+{_YEAR}\b", 0.7),
+        Pattern("month y", rf"\b{_MONTHS},?[ \t]+(?:1[89]\d\d|20\d\d)\b", 0.5),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="DATE_TIME",
+            patterns=self.PATTERNS,
+            name="MonthDateRecognizer",
+            supported_language="en",
+        )
+
+
+# ---------------------------------------------------------------------------------- SSN
+
+
+class SsnRecognizer(UsSsnRecognizer):
+    """US SSN: ``123-45-6789`` / ``123 45 6789`` (0.6) and ``123456789`` (0.3; context words
+    such as "SSN" or "social security" lift it over the threshold). presidio's validity checks
+    (area 000/666, zero groups, placeholder numbers) still apply."""
+
+    PATTERNS = [
+        Pattern("SSN separated", r"\b([0-9]{3})[- .]([0-9]{2})[- .]([0-9]{4})\b", 0.6),
+        Pattern("SSN digits", r"\b[0-9]{9}\b", 0.3),
+    ]
+    CONTEXT = ["social", "security", "ssn", "ssns", "ss#", "ssn#", "ssid", "socsec"]
+
+    def __init__(self) -> None:
+        super().__init__(patterns=self.PATTERNS, context=self.CONTEXT, name="SsnRecognizer")
+
+
+# ---------------------------------------------------------------------------- addresses
+
+# USPS Publication 28 street suffixes (full and standard abbreviations), plus common UK forms.
+_SUFFIXES = """
+Alley Aly Annex Anx Arcade Arc Avenue Ave Av Bayou Byu Beach Bch Bend Bnd Bluffs? Blfs? Bottom
+Btm Boulevard Blvd Branch Br Bridge Brg Brooks? Brks? Burgs? Bgs? Bypass Byp Camp Cp Canyon Cyn
+Cape Cpe Causeway Cswy Centers? Ctrs? Circles? Cirs? Cliffs? Clfs? Club Clb Commons? Cmns?
+Corners? Cors? Course Crse Courts? Cts? Coves? Cvs? Creek Crk Crescent Cres Crest Crst Crossing
+Xing Crossroads? Xrds? Curve Curv Dale Dl Dam Dm Divide Dv Drives? Drs? Dr Estates? Ests? Est
+Expressway Expy Extensions? Exts? Ext Falls? Fls? Ferry Fry Fields? Flds? Flats? Flts? Fords?
+Frds? Forest Frst Forges? Frgs? Forks? Frks? Fort Ft Freeway Fwy Gardens? Gdns? Gateway Gtwy
+Glens? Glns? Greens? Grns? Groves? Grvs? Harbors? Hbrs? Haven Hvn Heights Hts Highway Hwy
+Hills? Hls? Hollow Holw Inlet Inlt Islands? Iss? Is Isle Junctions? Jcts? Keys? Kys? Knolls?
+Knls? Lakes? Lks? Land Landing Lndg Lane Ln Lights? Lgts? Loaf Lf Locks? Lcks? Lodge Ldg Loop
+Mall Manors? Mnrs? Meadows? Mdws? Mews Mills? Mls? Mission Msn Motorway Mtwy Mount Mt Mountains?
+Mtns? Neck Nck Orchard Orch Oval Overpass Opas Parks? Parkways? Pkwys? Pkwy Pass Passage Psge
+Path Pike Pines? Pnes? Places? Pl Plains? Plns? Plaza Plz Points? Pts? Pt Ports? Prts? Prt Prairie
+Pr Radial Radl Ramp Ranch Rnch Rapids? Rpds? Rpd Rest Rst Ridges? Rdgs? Rdg River Riv Roads? Rds?
+Rd Route Rte Row Rue Run Shoals? Shls? Shores? Shrs? Skyway Skwy Springs? Spgs? Spg Spurs? Squares?
+Sqs? Sq Station Sta Stravenue Stra Stream Strm Streets? Sts? St Summit Smt Terrace Ter Throughway
+Trwy Trace Trce Track Trak Trafficway Trfy Trail Trl Trailer Trlr Tunnel Tunl Turnpike Tpke
+Underpass Upas Unions? Uns? Un Valleys? Vlys? Vly Viaduct Via Views? Vws? Vw Villages? Vlgs? Vlg
+Ville Vl Vista Vis Walks? Wall Ways? Wy Wells? Wls?
+Close Drove Embankment Grove Parade Rise Wharf Yard Green Approach Hill Gate Broadway Roadway
+Access Brace Break Brow Chase Circlet Circuit Concourse Corso Dip Edge Elbow End Entrance
+Esplanade Fairway Firetrail Follow Formation Frontage Gap Glade Grange Highroad Interchange
+Intersection Laneway Line Link Lookout Meander Nook Outlook Pathway Pocket Promenade Quay Quays
+Ramble Reach Reserve Retreat Ridgeway Round Serviceway Slope Strip Subway Tarn Thoroughfare
+Tollway Top Tor Turn Twist Vale Walkway Waters Wynd
+"""
+_SUFFIX_RE = "|".join(sorted(_SUFFIXES.split(), key=len, reverse=True))
+_CAP = r"[A-Z][A-Za-z'’\-]*\.?"
+_ORD = r"\d{1,3}(?:st|nd|rd|th)"
+_SMALL = r"(?:of|the|de|la|del|van|von)"
+_STREET_WORDS = rf"(?:(?:{_CAP}|{_ORD}|{_SMALL})[ \t]+){{0,4}}"
+_HOUSE = (
+    r"(?:(?:Flat|Apt\.?|Apartment|Suite|Unit|Level|Shop)[ \t]+\d{1,5}[A-Za-z]?,?[ \t]+)?"
+    r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+)
+_UNIT = (
+    r"(?:,?[ \t]+(?i:apt|apartment|suite|ste|unit|fl|floor|rm|room|bldg|building)\.?"
+    r"[ \t]*#?[ \t]*[\w-]{1,6}|,?[ \t]+#[ \t]*\d{1,6})?"
+)
+_POSTCODE = (
+    r"(?:\d{5}(?:-\d{4})?"  # US
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"  # UK
+    r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"  # CA
+    r"|\d{4})"  # AU and others
+)
+_CITY = r"[A-Z][A-Za-z'’.\-]*(?:[ \t]+[A-Z][A-Za-z'’.\-]*){0,3}"
+_SEP = r"(?:,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*|,?[ \t]+)"
+# ", City, ST 12345" / ", City ST 12345" / "\nCity\nTR3 5AA" / ", City, QLD, 2963" / ", City" +
+# postcode; a bare city needs a state or a postcode after it.
+_TAIL = (
+    rf"(?:{_SEP}{_CITY}(?:,?[ \t]+|[ \t]*\n[ \t]*)"
+    rf"(?:{_POSTCODE}|[A-Z]{{2,3}}\.?(?:,?[ \t]+{_POSTCODE})?)\b)?"
+)
+_DIRECTION = r"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
+_US_STYLE = re.compile(
+    rf"\b{_HOUSE},?[ \t]+{_STREET_WORDS}(?:{_CAP}[ \t]+)(?i:{_SUFFIX_RE})\b\.?"
+    rf"{_DIRECTION}{_UNIT}{_TAIL}"
+)
+_DE_STREET = r"(?i:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)"
+_DE_STYLE = re.compile(
+    rf"\b(?:[A-ZÄÖÜ][\wäöüß\-]*[ \t]+)?[A-ZÄÖÜ][\wäöüß\-]*?(?:{_DE_STREET}|[ \t]+(?:Straße|Strasse|"
+    rf"Weg|Platz|Allee|Gasse|Ring|Damm))[ \t]+\d{{1,4}}[a-z]?(?:[ \t]*[-/][ \t]*\d{{1,4}}[a-z]?)?"
+    rf"(?:{_SEP}\d{{5}}[ \t]+{_CITY})?"
+)
+_ROMANCE_TYPES = (
+    r"(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|cours|passage|"
+    r"calle|c/|avenida|avda\.|plaza|paseo|camino|ronda|via|viale|piazza|corso|largo|vicolo|"
+    r"rua|travessa|alameda|praça)"
+)
+_ROMANCE_NAME = r"(?:(?:de|du|des|la|le|l'|d'|del|della|di|da|do|dos|das)[ \t]*)*[A-ZÀ-Ý][\w'’\-]*"
+_FR_STYLE = re.compile(
+    rf"\b\d{{1,4}}(?:[ \t]*(?:bis|ter))?,?[ \t]+(?i:{_ROMANCE_TYPES})[ \t]+{_ROMANCE_NAME}"
+    rf"(?:[ \t]+{_ROMANCE_NAME}){{0,3}}(?:{_SEP}\d{{5}}[ \t]+{_CITY})?"
+)
+_SOUTH_STYLE = re.compile(
+    rf"\b(?i:{_ROMANCE_TYPES})[ \t]+{_ROMANCE_NAME}(?:[ \t]+{_ROMANCE_NAME}){{0,3}},?[ \t]+"
+    rf"(?:n\.?º?[ \t]*)?\d{{1,4}}[A-Za-z]?(?:[ \t]+(?i:puerta|piso|apt\.?)[ \t]+\w{{1,4}})?"
+    rf"(?:{_SEP}\d{{5}},?[ \t]+{_CITY}(?:[ \t]+\([A-Z]{{2}}\))?)?"
+)
+_MILITARY = re.compile(
+    r"\b(?:PSC[ \t]+\d{3,5},[ \t]+Box[ \t]+\d{3,5}|Unit[ \t]+\d{3,5}[ \t]+Box[ \t]+\d{3,5}|"
+    r"US[NS][SV]?[ \t]+[A-Z][a-z]+|USCGC[ \t]+[A-Z][a-z]+)"
+    r"(?:,[ \t]*|[ \t]*\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"
+)
+
+
+class StreetAddressRecognizer(EntityRecognizer):
+    """Street addresses (entity ``STREET_ADDRESS``); 0.9 with a city/postcode tail, else 0.7."""
+
+    PATTERNS = (_US_STYLE, _DE_STYLE, _FR_STYLE, _SOUTH_STYLE, _MILITARY)
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["STREET_ADDRESS"],
+            name="StreetAddressRecognizer",
+            supported_language="en",
+            context=["address", "addr", "street", "lives", "resides", "residence"],
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        spans: list[tuple[int, int]] = []
+        for pattern in self.PATTERNS:
+            for m in pattern.finditer(text):
+                s, e = m.start(), m.end()
+                while e > s and text[e - 1] in " \t\n,.":
+                    e -= 1
+                if e - s >= 6:
+                    spans.append((s, e))
+        spans.sort(key=lambda se: (se[0], -se[1]))
+        results: list[RecognizerResult] = []
+        last_end = -1
+        for s, e in spans:
+            if s < last_end:
+                continue
+            last_end = e
+            tail = "," in text[s:e] or "\n" in text[s:e] or re.search(r"\d{4,5}\s*$", text[s:e])
+            results.append(_result("STREET_ADDRESS", s, e, 0.9 if tail else 0.7, self))
+        return results
+
+
+# -------------------------------------------------------------------------------- names
+
+_NAME_TOKEN = r"(?:[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?|O'[A-Z][a-z]+|Mc[A-Z][a-z]+)"
+_CAPS_TOKEN = r"(?:[A-Z]{2,}(?:[-'’][A-Z]+)?)"
+_PARTICLE = r"(?:van|von|de|da|di|del|della|dos|das|du|le|la|bin|al|ter|ten)"
+_INITIAL = r"[A-Z]\.?"
+
+
+def _name_re(tok: str) -> str:
+    return rf"{tok}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{tok}|{_INITIAL}(?![\w]))){{0,3}}"
+
+
+_NAME = _name_re(_NAME_TOKEN)
+_CAPS_NAME = rf"{_CAPS_TOKEN}(?:[ \t]+(?:{_CAPS_TOKEN}|{_INITIAL}(?![\w]))){{1,3}}"
+_LAST_FIRST = (
+    rf"(?:{_NAME_TOKEN},[ \t]+{_NAME_TOKEN}(?:[ \t]+(?:{_NAME_TOKEN}|{_INITIAL}(?![\w])))?"
+    rf"|{_CAPS_TOKEN},[ \t]+{_CAPS_TOKEN}(?:[ \t]+(?:{_CAPS_TOKEN}|{_INITIAL}(?![\w])))?)"
+)
+_ANY_NAME = rf"(?P<name>{_LAST_FIRST}|{_CAPS_NAME}|{_NAME})"
+
+_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor|Nurse|Sr|Sra|Srta|Mme|Mlle|Herr|Frau)"
+_LABELS = (
+    r"(?:patient(?:[ \t]+name)?|pt|name|full[ \t]+name|contact|emergency[ \t]+contact|"
+    r"next[ \t]+of[ \t]+kin|nok|referred[ \t]+by|referring(?:[ \t]+physician)?|attending|"
+    r"provider|physician|clinician|signed(?:[ \t]+by)?|seen[ \t]+by|caregiver|guardian|"
+    r"informant|surrogate|proxy|poa|witness|interpreter|customer|client|employee|tenant|"
+    r"landlord|card[ \t]?holder|applicant|recipient|user|owner|member|resident|candidate|"
+    r"engineer|technician|officer|agent|manager|supervisor|consultant|caller|claimant|"
+    r"subscriber|account[ \t]+holder|beneficiary|student|driver|passenger|guest|visitor|"
+    r"author|sender|addressee|assignee|reporter|requester|escalated[ \t]+to|assigned[ \t]+to|"
+    r"attention|attn|c/o|care[ \t]+of)"
+)
+_GREETINGS = r"(?:hi|hello|hey|dear|good[ \t]+(?:morning|afternoon|evening))"
+_SIGNOFFS = (
+    r"(?:thanks|thank[ \t]+you|regards|kind[ \t]+regards|best[ \t]+regards|best[ \t]+wishes|"
+    r"warm[ \t]+regards|best|cheers|sincerely|yours[ \t]+sincerely|yours[ \t]+truly|"
+    r"respectfully|cordially)"
+)
+_KIN = (
+    r"(?:wife|husband|spouse|partner|son|daughter|mother|father|mom|mum|dad|sister|brother|"
+    r"sibling|aunt|uncle|niece|nephew|cousin|grandson|granddaughter|grandmother|grandfather|"
+    r"grandma|grandpa|fianc[eé]e?|friend|neighbou?r|roommate|stepson|stepdaughter|stepmother|"
+    r"stepfather|child|parent|caretaker|guardian|boyfriend|girlfriend)"
+)
+_NOT_NAMES = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april
+    may june july august september october november december the a an and or but he she they
+    we it his her their this that no none unknown not na n/a denies reports states said was
+    is are has had will would patient pt er icu ed or pcp sir madam team all everyone there
+    colleagues customer again seen today yesterday tomorrow tonight presented presents admitted
+    discharged reports reported states stated called calls visited visits came comes for with
+    to at in on from by of as if per re via who which""".split()
+)
+_TITLE_RE = re.compile(rf"\b{_TITLES}\.?[ \t]+{_ANY_NAME}")
+_LABEL_RE = re.compile(rf"\b(?i:{_LABELS})(?:[ \t]*[:\-–,][ \t]*|[ \t]+){_ANY_NAME}")
+_GREETING_RE = re.compile(
+    rf"(?:^|(?<=[\n.!?;:]))[ \t]*(?i:{_GREETINGS})[ \t]*,?[ \t]+{_ANY_NAME}", re.MULTILINE
+)
+_SIGNOFF_RE = re.compile(rf"\b(?i:{_SIGNOFFS})[ \t]*,[ \t]*\n?[ \t]*{_ANY_NAME}")
+_KIN_RE = re.compile(
+    rf"\b(?i:{_KIN})(?:[ \t]*[,:(][ \t]*|[ \t]+(?i:named|called|is|was)[ \t]+|[ \t]+){_ANY_NAME}"
+)
+
+
+def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    words = text[start:end].split()
+    if not words:
+        return None
+    if words[0].rstrip(",.").lower() in _NOT_NAMES:
+        return None
+    # drop trailing words that are common non-name words ("John Smith Was")
+    while len(words) > 1 and words[-1].rstrip(",.").lower() in _NOT_NAMES:
+        end = start + text[start:end].rfind(words[-1])
+        words = words[:-1]
+    while end > start and text[end - 1] in " \t,":
+        end -= 1
+    return start, end
+
+
+class ContextNameRecognizer(EntityRecognizer):
+    """Names after a title, a label or a kinship word (entity ``PERSON``)."""
+
+    RULES = (
+        (_TITLE_RE, 0.75),
+        (_LABEL_RE, 0.6),
+        (_KIN_RE, 0.65),
+        (_GREETING_RE, 0.6),
+        (_SIGNOFF_RE, 0.6),
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PERSON"], name="ContextNameRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out: list[RecognizerResult] = []
+        for rx, score in self.RULES:
+            for m in rx.finditer(text):
+                span = _trim_name(text, m.start("name"), m.end("name"))
+                if span:
+                    out.append(_result("PERSON", span[0], span[1], score, self))
+        return out
+
+
+_ORG_WORDS = frozenset(
+    """inc inc. llc ltd ltd. plc corp corp. co co. company corporation group holdings bank
+    hospital clinic university college school institute foundation association society church
+    agency ministry department dept office council committee trust partners systems
+    technologies technology solutions services health healthcare medical pharmacy labs
+    laboratories center centre international global industries enterprises consulting
+    insurance capital financial airlines motors store shop market ventures network media press
+    gmbh ag sa srl bv nv""".split()
+)
+
+
+class NerOrgNameRecognizer(EntityRecognizer):
+    """Person-shaped spans the NER model labelled ORG (which presidio drops): two to four
+    capitalised words, or "Last, First", with no digits and no organisation word (Inc, Bank,
+    Hospital, ...). The small English model labels many unfamiliar names ORG."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PERSON"], name="NerOrgNameRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        if nlp_artifacts is None or nlp_artifacts.tokens is None:
+            return []
+        out = []
+        for ent in nlp_artifacts.tokens.ents:
+            if ent.label_ != "ORG":
+                continue
+            s, e = ent.start_char, ent.end_char
+            words = text[s:e].replace(",", " ").split()
+            if not 2 <= len(words) <= 4 or any(c.isdigit() or c in "&@/" for c in text[s:e]):
+                continue
+            if any(w.lower().strip(".") in _ORG_WORDS for w in words):
+                continue
+            if all(
+                w[0].isupper() and (w[1:].islower() or w.isupper() or "-" in w)
+                for w in words
+                if len(w) > 1
+            ):
+                span = _trim_name(text, s, e)
+                if span:
+                    out.append(_result("PERSON", span[0], span[1], 0.5, self))
+        return out
+
+
+_LF_RE = re.compile(rf"\b(?P<name>{_LAST_FIRST})(?![\w])")
+
+
+_LOCATIVE = re.compile(r"(?i:\b(?:in|from|to|at|near|into|via|towards|of|outside|around))\s+$")
+
+
+class LastFirstNameRecognizer(EntityRecognizer):
+    """ "Smith, John [A.]" / "SMITH, JOHN" when the NER model sees a named entity in it (any
+    type: the small model often calls such names places or organisations) and no locative
+    preposition ("in", "from", ...) precedes it, as in "in Paris, France"."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PERSON"], name="LastFirstNameRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        if nlp_artifacts is None or nlp_artifacts.tokens is None or "," not in text:
+            return []
+        ents = [
+            (e.start_char, e.end_char, e.label_)
+            for e in nlp_artifacts.tokens.ents
+            if e.label_ in ("PERSON", "GPE", "LOC", "ORG", "NORP", "FAC")
+        ]
+        if not ents:
+            return []
+        out: list[RecognizerResult] = []
+        for m in _LF_RE.finditer(text):
+            s, e = m.span("name")
+            hits = [lab for ps, pe, lab in ents if ps < e and s < pe]
+            if not hits:
+                continue
+            if "PERSON" not in hits and _LOCATIVE.search(text, max(0, s - 12), s):
+                continue
+            span = _trim_name(text, s, e)
+            if span:
+                out.append(
+                    _result("PERSON", span[0], span[1], 0.8 if "PERSON" in hits else 0.6, self)
+                )
+        return out
+
+
+# ------------------------------------------------------------------------ ALL-CAPS text
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_RUN_GAP = re.compile(r"[ \t]*,?[ \t]+(?:[^\W\d_]\.?[ \t]+)?")
+#: ALL-CAPS tokens that are labels or abbreviations, not names: they end a run.
+_ACRONYMS = frozenset(
+    """SSN DOB PHONE TEL FAX EMAIL MRN ID NI NINO ADDRESS NAME DATE SEX AGE BP HR RR ER ED ICU
+    PCP DX HX RX TX SX PT MD RN NP USA US UK EU NHS COVID HIV COPD CHF CT MRI EKG ECG CBC BMP CMP
+    WBC UTI URI AM PM NKDA DNR CPR IV PO PRN BID TID QID QD MG ML KG CM IP URL VPN OK NO YES N/A
+    AND OR THE OF FOR WITH""".split()
+)
+
+
+def normalize_caps(text: str) -> str:
+    """Title-case runs of two or more ALL-CAPS words ("JOHN SMITH" -> "John Smith").
+
+    Label words and abbreviations (SSN, DOB, ICU, ...) are left alone and end a run. The
+    result has the same length as ``text`` so entity offsets stay valid.
+    """
+    words = [
+        m
+        for m in _WORD.finditer(text)
+        if len(m.group()) >= 2 and m.group().isupper() and m.group() not in _ACRONYMS
+    ]
+    if len(words) < 2:
+        return text
+    chars = list(text)
+    run: list[re.Match[str]] = []
+
+    def flush() -> None:
+        if 2 <= len(run) <= 3:
+            for m in run:
+                w = m.group()
+                t = w[0] + w[1:].lower()
+                if len(t) == len(w):
+                    chars[m.start() : m.end()] = t
+
+    for m in words:
+        # a name has at most four words: longer capital runs are shouted sentences
+        if run and len(run) < 4 and _RUN_GAP.fullmatch(text, run[-1].end(), m.start()):
+            run.append(m)
+        else:
+            flush()
+            run = [m]
+    flush()
+    return "".join(chars)

@@ -1,0 +1,252 @@
+"""Training on catalog datasets: ledger charging, refusal, signed model cards, killed runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from privtrain import datasets, models, training
+from privtrain.config import load_settings
+from privtrain.errors import AccessDenied, BudgetExceeded, IntegrityError
+from privtrain.ledger import Ledger
+from privtrain.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+ADULT = REPO.parent / "shared" / "data" / "adult" / "adult.data.csv"
+FEATURES = REPO / "examples" / "adult_features.yaml"
+PASS = "training tests passphrase"
+
+
+@pytest.fixture(scope="module")
+def adult_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not ADULT.exists():
+        pytest.skip(f"UCI Adult data not found at {ADULT}")
+    out = tmp_path_factory.mktemp("data") / "adult_small.csv"
+    lines = ADULT.read_text().splitlines()
+    out.write_text("\n".join(lines[:3001]) + "\n")
+    return out
+
+
+@pytest.fixture()
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, adult_small: Path) -> Workspace:
+    monkeypatch.setenv("PRIVTRAIN_KDF_PROFILE", "fast")
+    s = load_settings(home=str(tmp_path / "home"), identity="trainer")
+    w = Workspace.init(s, PASS)
+    datasets.import_file(w, adult_small, "adult")
+    return w
+
+
+def _opts(**kw: object) -> training.TrainOptions:
+    base = dict(
+        dataset="adult",
+        target="class",
+        epsilon=1.0,
+        epochs=2,
+        features_path=FEATURES,
+        overrides={"batch_size": 256, "hidden": [32]},
+    )
+    base.update(kw)
+    return training.TrainOptions(**base)  # type: ignore[arg-type]
+
+
+def test_train_charges_ledger_and_signs_card(ws: Workspace) -> None:
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 3.0, 1e-5)
+    seen: list[int] = []
+    res = training.train(ws, _opts(), progress=lambda step, total, loss, eps: seen.append(step))
+    assert seen and seen[-1] == res["steps"]
+    assert 0 < res["epsilon"] <= 1.0 + 1e-6
+    assert res["quality"]["accuracy"] > 0.70
+    st = led.status("adult")
+    assert st.committed_runs == 1 and st.reserved_runs == 0
+    assert st.epsilon_spent == pytest.approx(res["epsilon"], rel=1e-3)
+    card = models.verified_card(ws, res["model"])
+    assert card["privacy"]["epsilon"] == pytest.approx(res["epsilon"])
+    assert card["privacy"]["noise_multiplier"] > 0
+    assert card["datasets"][0]["ciphertext_sha256"] == datasets.show(ws, "adult").ciphertext_sha256
+    for k in ("accuracy", "recall", "f1", "auc"):
+        assert k in card["quality"]
+    assert card["compute"]["cpu_seconds"] > 0
+
+
+def test_overspend_refused_and_nothing_charged(ws: Workspace) -> None:
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 1.2, 1e-5)
+    training.train(ws, _opts())
+    before = led.status("adult")
+    with pytest.raises(BudgetExceeded, match="remaining"):
+        training.train(ws, _opts())
+    after = led.status("adult")
+    assert after.epsilon_spent == before.epsilon_spent
+    assert after.committed_runs == 1 and after.reserved_runs == 0
+    assert len(models.list_models(ws)) == 1
+
+
+def test_failed_training_releases_reservation(ws: Workspace) -> None:
+    Ledger(ws.catalog).set_budget("adult", 3.0, 1e-5)
+    with pytest.raises(Exception):  # noqa: B017 - any failure; what matters is the ledger after
+        training.train(ws, _opts(overrides={"model": "no_such_module:factory"}))
+    st = Ledger(ws.catalog).status("adult")
+    assert st.reserved_runs == 0 and st.committed_runs == 0
+    runs = Ledger(ws.catalog).history("adult")
+    assert [r["status"] for r in runs] == ["released"]
+
+
+def test_non_private_is_gated(ws: Workspace) -> None:
+    Ledger(ws.catalog).set_budget("adult", 3.0, 1e-5)
+    with pytest.raises(AccessDenied):
+        training.train(ws, _opts(no_dp=True, epsilon=None))
+    res = training.train(ws, _opts(no_dp=True, epsilon=None, allow_non_private=True))
+    assert res["non_private"] and res["epsilon"] is None
+    card = models.verified_card(ws, res["model"])
+    assert card["privacy"]["non_private"] is True
+    with pytest.raises(AccessDenied):
+        models.export(ws, res["model"], ws.settings.home.parent / "m.pt")
+
+
+def test_edited_card_or_model_bytes_fail_verify(ws: Workspace, tmp_path: Path) -> None:
+    from privtrain.catalog import DataKey, Model
+
+    Ledger(ws.catalog).set_budget("adult", 3.0, 1e-5)
+    res = training.train(ws, _opts())
+    models.verify(ws, res["model"])
+    out = tmp_path / "model.pt"
+    models.export(ws, res["model"], out)
+    good = out.read_bytes()
+
+    # 1. Edit the card's claimed ε inside the signed payload.
+    import base64
+
+    with ws.catalog.session() as s:
+        row = s.get(Model, res["model_id"])
+        env = dict(row.card_json)
+        stmt = json.loads(base64.b64decode(env["payload"]))
+        stmt["predicate"]["privacy"]["epsilon"] = 0.01
+        env["payload"] = base64.b64encode(json.dumps(stmt).encode()).decode()
+        original_card = row.card_json
+        row.card_json = env
+    with pytest.raises(IntegrityError):
+        models.verify(ws, res["model"])
+    with ws.catalog.session() as s:
+        s.get(Model, res["model_id"]).card_json = original_card
+    models.verify(ws, res["model"])
+
+    # 2. Replace the model bytes by a valid encryption of edited bytes (an insider with keys).
+    with ws.catalog.session() as s:
+        row = s.get(Model, res["model_id"])
+        ctx = models.model_context(row.id, row.name, row.version)
+        blob = ws.blob_path(row.blob_path)
+        old_file_id = row.file_id
+    edited = bytearray(good)
+    edited[len(edited) // 2] ^= 0x01
+    src = tmp_path / "edited.pt"
+    src.write_bytes(bytes(edited))
+    sealed = ws.cipher.encrypt_file(src, blob, ctx)
+    with ws.catalog.session() as s:
+        s.delete(s.get(DataKey, old_file_id))
+        s.flush()
+        s.add(
+            DataKey(
+                file_id=sealed.file_id.hex(),
+                kek_id=sealed.wrapped_key.kek_id,
+                wrapped=sealed.wrapped_key.ciphertext,
+            )
+        )
+        s.get(Model, res["model_id"]).file_id = sealed.file_id.hex()
+    with pytest.raises(IntegrityError, match="sha256"):
+        models.verify(ws, res["model"])
+
+    # 3. Flip one ciphertext byte: decryption itself fails.
+    raw = bytearray(blob.read_bytes())
+    raw[-20] ^= 0x80
+    blob.write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError):
+        models.verify(ws, res["model"])
+
+
+_TRAIN_FOREVER = """
+import sys
+from privtrain.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_killed_training_is_reconciled(ws: Workspace, tmp_path: Path) -> None:
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 5.0, 1e-5)
+    env = dict(
+        os.environ,
+        PRIVTRAIN_HOME=str(ws.settings.home),
+        PRIVTRAIN_PASSPHRASE=PASS,
+        PRIVTRAIN_KDF_PROFILE="fast",
+    )
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text("epochs: 400\nbatch_size: 64\nhidden: [64]\n")
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "privtrain",
+            "train",
+            "--dataset",
+            "adult",
+            "--target",
+            "class",
+            "--epsilon",
+            "1",
+            "--config",
+            str(cfg),
+            "--features",
+            str(FEATURES),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while led.status("adult").reserved_runs == 0:
+            assert p.poll() is None, p.stderr.read()
+            assert time.monotonic() < deadline, "run never reserved its budget"
+            time.sleep(0.2)
+        time.sleep(1.0)  # now inside training
+        os.kill(p.pid, signal.SIGKILL)
+    finally:
+        p.kill()
+        p.wait()
+    st = led.status("adult")
+    assert st.committed_runs == 0 and st.reserved_runs == 1  # counted, not free
+    assert st.epsilon_reserved > 0
+    out = subprocess.run(
+        [sys.executable, "-m", "privtrain", "budget", "reconcile", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert any(o["action"] == "released" for o in json.loads(out.stdout))
+    st = led.status("adult")
+    assert st.reserved_runs == 0 and st.committed_runs == 0
+    assert models.list_models(ws) == []
+
+
+def test_budget_report_html(ws: Workspace, tmp_path: Path) -> None:
+    from privtrain.report import budget_report_html
+
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 4.0, 1e-5)
+    training.train(ws, _opts(epsilon=1.0))
+    training.train(ws, _opts(epsilon=2.0))
+    out = budget_report_html(ws, led, tmp_path / "report.html")
+    html = out.read_text()
+    assert html.count("data:image/png;base64,") == 3  # spend over time, ε vs steps, acc vs ε
+    assert "adult" in html and "committed" in html and "adult-class@v2" in html
+    assert 'src="http' not in html  # self-contained
