@@ -30,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +45,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from privtrain._io import atomic_write_bytes
 from privtrain.catalog import AuditCheckpoint, AuditEvent, Catalog
 from privtrain.errors import ConfigError, InputError, IntegrityError, NotFoundError
 
@@ -711,37 +710,4 @@ def _atomic_write(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise NotFoundError(f"directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
-
-
-__all__ = [
-    "CHECKPOINT_FORMAT",
-    "DECISIONS",
-    "GENESIS_HASH",
-    "AuditLog",
-    "AuditVerifyReport",
-    "canonical_json",
-    "event_hash",
-]
+    atomic_write_bytes(path, data, mkdir=False)

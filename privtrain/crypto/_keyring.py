@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import struct
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from privtrain._io import atomic_write_bytes
 from privtrain.crypto._provider import KeyProvider, WrappedKey
 from privtrain.errors import (
     ConfigError,
@@ -198,36 +198,12 @@ def _validate_doc(doc: Any, path: Path) -> dict[str, Any]:
     return doc
 
 
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _atomic_write(path: Path, data: bytes, *, exclusive: bool) -> None:
     """temp (0600) + fsync + rename; with exclusive=True never replace an existing file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if exclusive:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise ConflictError(f"keyring {path} already exists; open it instead") from None
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        atomic_write_bytes(path, data, exclusive=exclusive, mkdir=False)
+    except FileExistsError:
+        raise ConflictError(f"keyring {path} already exists; open it instead") from None
 
 
 class LocalKeyring(KeyProvider):

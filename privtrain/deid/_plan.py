@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +14,7 @@ import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from privtrain._io import atomic_write_text
 from privtrain.deid._policy import DeidPolicy, Transform
 from privtrain.deid._recognizers import StreetAddressRecognizer, _card_prefix_ok, _luhn_ok
 from privtrain.deid._source import TableSource
@@ -158,23 +157,6 @@ class Plan(BaseModel):
             raise InputError(
                 f"{path}: column '{unplanned[0]}' is not in the plan (re-run the plan or add it)"
             )
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # ------------------------------------------------------------------------------ classifier

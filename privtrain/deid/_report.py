@@ -110,7 +110,7 @@ No original value appears in this report.</p>
 
 def render_report_html(report: DeidReport, path: Path) -> Path:
     """Write ``report`` as one self-contained HTML file (atomic: temp file, fsync, rename)."""
-    from privtrain.deid._plan import atomic_write_text
+    from privtrain._io import atomic_write_text
 
     path = Path(path)
     atomic_write_text(path, _TEMPLATE.render(r=report))

@@ -25,7 +25,6 @@ import math
 import os
 import platform
 import secrets
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from torch import nn
 from torch.nn import functional as F
 
+from privtrain._io import atomic_write_bytes
 from privtrain.errors import (
     ConfigError,
     ConflictError,
@@ -221,30 +221,10 @@ class FileCheckpoint:
             raise TrainingError(f"checkpoint {self.path}: cannot read: {e.strerror}") from None
 
     def save(self, data: bytes) -> None:
-        d = self.path.parent
         try:
-            d.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{self.path.name}.", suffix=".tmp")
+            atomic_write_bytes(self.path, data)
         except OSError as e:
             raise TrainingError(f"checkpoint {self.path}: cannot write: {e.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException as e:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(e, OSError):
-                raise TrainingError(f"checkpoint {self.path}: cannot write: {e.strerror}") from None
-            raise
-        with contextlib.suppress(OSError):
-            dfd = os.open(d, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
 
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):
