@@ -78,7 +78,8 @@ def dataset_context(dataset_id: str, name: str, version: int) -> dict[str, str |
     return {"kind": "dataset", "id": dataset_id, "name": name, "version": version}
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """InputError unless ``name`` is a valid dataset name."""
     if not name or len(name) > 128 or not all(c.isalnum() or c in "-_." for c in name):
         raise InputError(
             f"invalid dataset name {name!r}: use 1-128 letters, digits, '-', '_' or '.'"
@@ -119,6 +120,7 @@ def _register(
     deid_report: dict[str, Any] | None,
     source_name: str | None,
     action: str,
+    extra_details: dict[str, Any] | None = None,
 ) -> DatasetInfo:
     row = Dataset(
         id=dataset_id,
@@ -156,6 +158,7 @@ def _register(
                     "sensitivity": sensitivity,
                     "bytes": sealed.plaintext_bytes,
                     "ciphertext_sha256": sealed.ciphertext_sha256,
+                    **(extra_details or {}),
                 },
                 session=s,
             )
@@ -177,7 +180,7 @@ def import_file(
     site: str = "local",
 ) -> DatasetInfo:
     """Store ``path`` encrypted and register it as a dataset (new version if ``name`` exists)."""
-    _check_name(name)
+    check_name(name)
     if sensitivity not in SENSITIVITIES:
         raise InputError(f"sensitivity must be one of {SENSITIVITIES}, not {sensitivity!r}")
     path = Path(path)
@@ -210,11 +213,14 @@ def store_stream(
     source_name: str | None,
     site: str = "local",
     action: str = "dataset.ingest",
+    audit_details: Callable[[], dict[str, Any]] | None = None,
 ) -> DatasetInfo:
     """Register a dataset whose plaintext is produced by ``produce(sink)`` straight into the
     encrypting writer (nothing in clear on disk). ``produce`` returns ``(schema, report)``.
+    ``audit_details()``, called after ``produce``, adds details (never values from the data)
+    to the registration's audit event, in the same transaction.
     If ``produce`` raises, nothing is registered and no blob is left."""
-    _check_name(name)
+    check_name(name)
     with _staged_blob(ws, name) as (dataset_id, version, dst, context):
         with ws.cipher.writer(dst, context) as w:
             schema, report = produce(w)
@@ -232,6 +238,7 @@ def store_stream(
             deid_report=report,
             source_name=source_name,
             action=action,
+            extra_details=audit_details() if audit_details is not None else None,
         )
 
 

@@ -47,7 +47,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "privtrain_begin_immediate"
 # Key of the PostgreSQL advisory lock that serializes concurrent `upgrade()` calls.
 _PG_MIGRATION_LOCK = zlib.crc32(b"privtrain.catalog.migrations")
-_UPGRADE_ATTEMPTS = 5
+_UPGRADE_ATTEMPTS = 8
 _PG_BUSY_SQLSTATES = {
     "40001": "serialization failure",
     "40P01": "deadlock detected",
@@ -297,9 +297,9 @@ class Catalog:
         ``BEGIN IMMEDIATE``, PostgreSQL through an advisory transaction lock.
         """
         for attempt in range(_UPGRADE_ATTEMPTS):
-            if revision == "head" and self.current_revision() == self.head_revision():
-                return  # the common case: no write lock needed
             try:
+                if revision == "head" and self.current_revision() == self.head_revision():
+                    return  # the common case: no write lock needed
                 self._upgrade_once(revision)
                 break
             except BusyError:

@@ -78,7 +78,14 @@ def show(
         if k != "schema":
             console.print(f"[bold]{k:>18}[/]  {v}")
     if info.schema:
-        console.print(f"[bold]{'schema':>18}[/]  {info.schema}")
+        cols = info.schema.get("columns", {})
+        shown = ", ".join(f"{k}: {v}" for k, v in cols.items()) if cols else ""
+        console.print(f"[bold]{'columns':>18}[/]  {shown}")
+        if "plan_sha256" in info.schema:
+            console.print(
+                f"[bold]{'deid plan':>18}[/]  {info.schema.get('plan_source')} "
+                f"(sha256 {str(info.schema['plan_sha256'])[:16]}…; full plan in --json)"
+            )
 
 
 @app.command("export")
