@@ -21,7 +21,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -397,10 +397,19 @@ class Ledger:
             run.updated_at = datetime.now(UTC)
             self._audit("run.release", f"run:{run_id}", {"reason": reason[:200]}, s)
 
-    def reconcile(self, *, host: str | None = None) -> list[dict[str, Any]]:
-        """Release reservations whose owning process on this host is gone (killed runs).
+    def reconcile(
+        self,
+        *,
+        host: str | None = None,
+        recoverable: Callable[[str], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Settle reservations whose owning process on this host is gone (killed runs).
 
-        Runs owned by other hosts are listed, not touched: only their host can tell."""
+        A run for which ``recoverable(run_id)`` is true (it left an encrypted checkpoint) stays
+        reserved — still counted against the budget — and is reported ``recoverable``: resume
+        it, or release it by reconciling without ``recoverable``. Every other orphan is
+        released. Runs owned by other hosts are listed, not touched: only their host can tell.
+        """
         from privtrain.workspace import pid_alive
 
         host = host or socket.gethostname()
@@ -408,14 +417,34 @@ class Ledger:
         with self.catalog.session() as s:
             runs = list(s.scalars(select(Run).where(Run.status == "reserved")))
         for r in runs:
-            if r.owner_host == host and not pid_alive(int(r.owner_pid)):
-                self.release(r.id, f"owner process {r.owner_pid} on {host} is gone (reconciled)")
-                out.append({"run_id": r.id, "action": "released"})
+            owner = f"{r.owner_host}:{r.owner_pid}"
+            if r.owner_host != host or pid_alive(int(r.owner_pid)):
+                out.append({"run_id": r.id, "action": "left", "owner": owner})
+            elif recoverable is not None and recoverable(r.id):
+                out.append({"run_id": r.id, "action": "recoverable", "owner": owner})
             else:
-                out.append(
-                    {"run_id": r.id, "action": "left", "owner": f"{r.owner_host}:{r.owner_pid}"}
-                )
+                self.release(r.id, f"owner process {r.owner_pid} on {host} is gone (reconciled)")
+                out.append({"run_id": r.id, "action": "released", "owner": owner})
         return out
+
+    def adopt(self, run_id: str) -> dict[str, Any]:
+        """Take over a reserved run whose owner on this host is gone (to resume it)."""
+        from privtrain.workspace import pid_alive
+
+        with self.catalog.write_transaction() as s:
+            run = self._reserved(s, run_id)
+            me = (socket.gethostname(), os.getpid())
+            if (run.owner_host, int(run.owner_pid)) != me:
+                if run.owner_host != me[0]:
+                    raise ConflictError(
+                        f"run {run_id} belongs to host {run.owner_host}; resume it there"
+                    )
+                if pid_alive(int(run.owner_pid)):
+                    raise ConflictError(f"run {run_id} is still running (process {run.owner_pid})")
+            run.owner_pid, run.owner_host = me[1], me[0]
+            run.updated_at = datetime.now(UTC)
+            self._audit("run.adopt", f"run:{run_id}", {"owner_pid": me[1]}, s)
+            return _run_dict(run)
 
     # -- internals -------------------------------------------------------------------------
     def _reserved(self, s: Session, run_id: str) -> Run:

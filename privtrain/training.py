@@ -11,16 +11,21 @@ killed between (2) and (4) stays reserved (counted against the budget) until
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
+import json
 import logging
 import math
 import platform
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from privtrain import datasets, models
+from privtrain._io import atomic_write_text
 from privtrain.errors import AccessDenied, ConfigError, InputError, PrivtrainError, TrainingError
 from privtrain.ledger import DatasetRef, Ledger
 from privtrain.workspace import Workspace
@@ -198,11 +203,80 @@ def _predicate(result: Any, info: datasets.DatasetInfo, cfg: Any, history: list)
     }
 
 
+class _EncryptedCheckpoint:
+    """Training checkpoints encrypted like every other blob (``CheckpointStore`` protocol).
+
+    Each save writes ``ckpt-N.ptb`` (PTB1, own data key) and then ``ckpt-N.key`` (the wrapped
+    data key, itself encrypted under the KEK) and removes older pairs, so a crash at any point
+    leaves the last complete pair readable. The checkpoint holds weights trained on private
+    rows: it never exists in clear. Keys are wrapped under the KEK active at save time; a
+    checkpoint taken before ``keys rotate`` cannot be resumed after it."""
+
+    def __init__(self, ws: Workspace, run_id: str) -> None:
+        self.ws = ws
+        self.run_id = run_id
+        self.dir = checkpoint_dir(ws, run_id)
+
+    def __str__(self) -> str:
+        return f"encrypted checkpoint of run {self.run_id}"
+
+    def _pairs(self) -> list[int]:
+        if not self.dir.is_dir():
+            return []
+        ns = []
+        for p in self.dir.glob("ckpt-*.key"):
+            stem = p.name[len("ckpt-") : -len(".key")]
+            if stem.isdigit() and (self.dir / f"ckpt-{stem}.ptb").exists():
+                ns.append(int(stem))
+        return sorted(ns)
+
+    def _context(self, n: int) -> dict[str, str | int]:
+        return {"kind": "checkpoint", "id": self.run_id, "version": n}
+
+    def load(self) -> bytes | None:
+        from privtrain.crypto import WrappedKey
+
+        pairs = self._pairs()
+        if not pairs:
+            return None
+        n = pairs[-1]
+        meta = json.loads((self.dir / f"ckpt-{n}.key").read_text())
+        key = WrappedKey(kek_id=meta["kek_id"], ciphertext=base64.b64decode(meta["wrapped"]))
+        return self.ws.cipher.decrypt_bytes(
+            self.dir / f"ckpt-{n}.ptb", key, expected_context=self._context(n)
+        )
+
+    def save(self, data: bytes) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        old = self._pairs()
+        n = (old[-1] + 1) if old else 1
+        with self.ws.cipher.writer(self.dir / f"ckpt-{n}.ptb", self._context(n)) as w:
+            w.write(data)
+        wk = w.sealed.wrapped_key
+        key = {"kek_id": wk.kek_id, "wrapped": base64.b64encode(wk.ciphertext).decode()}
+        atomic_write_text(self.dir / f"ckpt-{n}.key", json.dumps(key))
+        for m in old:
+            for suffix in (".key", ".ptb"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.dir / f"ckpt-{m}{suffix}").unlink()
+
+    def clear(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def checkpoint_dir(ws: Workspace, run_id: str) -> Path:
+    return ws.settings.tmp_dir / "runs" / run_id
+
+
+def has_checkpoint(ws: Workspace, run_id: str) -> bool:
+    return bool(_EncryptedCheckpoint(ws, run_id)._pairs())
+
+
 def train(
     ws: Workspace, opts: TrainOptions, *, progress: ProgressFn | None = None
 ) -> dict[str, Any]:
     """Plan, reserve, train, store + commit (or release). Returns a JSON-able summary."""
-    from privtrain.dp import plan_run, train_tabular
+    from privtrain.dp import plan_run
 
     row = datasets.get(ws, opts.dataset, include_shredded=True)
     ledger = Ledger(ws.catalog, identity=ws.settings.identity, audit=ws.audit)
@@ -224,16 +298,14 @@ def train(
     if cfg.delta > budget.delta:
         raise ConfigError(f"δ={cfg.delta:g} exceeds the budget δ={budget.delta:g} of {row.name!r}")
 
-    info, data = datasets.read_bytes(ws, row.id, purpose="dataset.read.train")
-    table = _read_table(info, data)
-    del data
+    info, table = _load_table(ws, row.id)
     if opts.target not in table.column_names:
         raise InputError(f"dataset {info.ref} has no column {opts.target!r} (the --target)")
     spec, prior = _features(opts, cfg, table)
     plan = plan_run(table.num_rows, cfg, prior)
-    ref = DatasetRef(name=info.name, id=info.id, version=info.version)
+    model_name = opts.model_name or f"{info.name}-{opts.target}"
     reservation = ledger.reserve(
-        [ref],
+        [DatasetRef(name=info.name, id=info.id, version=info.version)],
         plan.history,
         delta=cfg.delta,
         kind="train",
@@ -242,24 +314,110 @@ def train(
             "non_private": bool(cfg.no_dp),
             "planned_noise": plan.noise_multiplier,
             "planned_steps": plan.steps,
+            # what a resume needs (no data values: the config and the public/DP feature spec)
+            "resume": {
+                "dataset_id": info.id,
+                "model_name": model_name,
+                "config": cfg.model_dump(mode="json"),
+                "features": spec.to_dict(),
+                "prior": [list(h) for h in prior],
+            },
         },
     )
+    return _execute(
+        ws,
+        ledger,
+        reservation.run_id,
+        info,
+        table,
+        cfg,
+        spec,
+        prior,
+        opts.target,
+        model_name,
+        progress,
+    )
+
+
+def resume(ws: Workspace, run_id: str, *, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Resume a killed run from its encrypted checkpoint, under its existing reservation."""
+    from privtrain.dp import FeatureSpec, TrainConfig
+
+    ledger = Ledger(ws.catalog, identity=ws.settings.identity, audit=ws.audit)
+    run = ledger.adopt(run_id)
+    meta = (run.get("meta") or {}).get("resume")
+    if not meta:
+        raise ConfigError(f"run {run_id} cannot be resumed: it has no resume information")
+    if not has_checkpoint(ws, run_id):
+        logger.warning("run %s has no checkpoint: it restarts from step 0", run_id)
+    cfg = TrainConfig.from_dict(meta["config"], where=f"run {run_id}")
+    spec = FeatureSpec.from_dict(meta["features"], where=f"run {run_id}")
+    prior = [tuple(h) for h in meta["prior"]]
+    info, table = _load_table(ws, meta["dataset_id"])
+    return _execute(
+        ws,
+        ledger,
+        run_id,
+        info,
+        table,
+        cfg,
+        spec,
+        prior,
+        run["meta"]["target"],
+        meta["model_name"],
+        progress,
+    )
+
+
+def reconcile(ws: Workspace, *, release_recoverable: bool = False) -> list[dict[str, Any]]:
+    """Settle runs whose process died: resumable ones (with a checkpoint) stay reserved and
+    are reported, unless ``release_recoverable``; the rest are released, checkpoints removed."""
+    ledger = Ledger(ws.catalog, identity=ws.settings.identity, audit=ws.audit)
+    keep = None if release_recoverable else (lambda rid: has_checkpoint(ws, rid))
+    out = ledger.reconcile(recoverable=keep)
+    for o in out:
+        if o["action"] == "released":
+            _EncryptedCheckpoint(ws, o["run_id"]).clear()
+    return out
+
+
+def _load_table(ws: Workspace, dataset_id: str) -> tuple[datasets.DatasetInfo, Any]:
+    info, data = datasets.read_bytes(ws, dataset_id, purpose="dataset.read.train")
+    return info, _read_table(info, data)
+
+
+def _execute(
+    ws: Workspace,
+    ledger: Ledger,
+    run_id: str,
+    info: datasets.DatasetInfo,
+    table: Any,
+    cfg: Any,
+    spec: Any,
+    prior: list,
+    target: str,
+    model_name: str,
+    progress: ProgressFn | None,
+) -> dict[str, Any]:
+    from privtrain.dp import train_tabular
+
+    store = _EncryptedCheckpoint(ws, run_id)
     try:
         result = train_tabular(
             table,
-            target=opts.target,
+            target=target,
             config=cfg,
             features=spec,
             progress=progress,
             prior_history=prior,
+            checkpoint_path=store,
         )
         history = [tuple(h) for h in result.history]
-        name = opts.model_name or f"{info.name}-{opts.target}"
         predicate = _predicate(result, info, cfg, history)
 
         def _commit(session: Any, model_id: str) -> None:
             ledger.commit(
-                reservation.run_id,
+                run_id,
                 history,
                 epsilon=None if cfg.no_dp else result.epsilon,
                 model_id=model_id,
@@ -268,7 +426,7 @@ def train(
 
         minfo = models.store(
             ws,
-            name,
+            model_name,
             _model_bytes(result),
             predicate=predicate,
             datasets=predicate["datasets"],
@@ -281,19 +439,21 @@ def train(
     except BaseException as e:
         reason = f"{type(e).__name__}: {e}"[:300]
         try:
-            ledger.release(reservation.run_id, reason)
+            ledger.release(run_id, reason)
         except PrivtrainError:
-            logger.exception("could not release reservation %s", reservation.run_id)
+            logger.exception("could not release reservation %s", run_id)
+        store.clear()
         if isinstance(e, PrivtrainError) or not isinstance(e, Exception):
             raise
         raise TrainingError(
             f"training on {info.ref} failed ({reason}); reservation released"
         ) from e
+    store.clear()
     return {
         "model": minfo.ref,
         "model_id": minfo.id,
         "dataset": info.ref,
-        "run_id": reservation.run_id,
+        "run_id": run_id,
         "non_private": bool(result.non_private),
         "epsilon": None if result.non_private else result.epsilon,
         "delta": result.delta,

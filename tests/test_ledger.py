@@ -127,6 +127,24 @@ def test_killed_run_is_reconciled_never_committed(catalog_url: str) -> None:
     st = led.status("patients")
     assert st.reserved_runs == 1 and st.committed_runs == 0  # held, conservatively
     out = led.reconcile()
-    assert {"run_id": run_id, "action": "released"} in out
+    assert [(o["run_id"], o["action"]) for o in out] == [(run_id, "released")]
     st = led.status("patients")
     assert st.reserved_runs == 0 and st.committed_runs == 0 and st.epsilon_reserved == 0.0
+
+
+def test_killed_run_with_checkpoint_stays_reserved_until_released(catalog_url: str) -> None:
+    led = Ledger(Catalog(catalog_url), identity="t")
+    led.set_budget("patients", 4.0, 1e-5)
+    p = subprocess.Popen(
+        [sys.executable, "-c", _KILLED, catalog_url], stdout=subprocess.PIPE, text=True
+    )
+    run_id = p.stdout.readline().strip()
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    out = led.reconcile(recoverable=lambda rid: rid == run_id)
+    assert [(o["run_id"], o["action"]) for o in out] == [(run_id, "recoverable")]
+    assert led.status("patients").reserved_runs == 1  # still counted against the budget
+    led.adopt(run_id)  # this process takes it over ...
+    assert [o["action"] for o in led.reconcile()] == ["left"]  # ... and is alive
+    led.commit(run_id, RUN)
+    assert led.status("patients").committed_runs == 1

@@ -171,25 +171,10 @@ def test_edited_card_or_model_bytes_fail_verify(ws: Workspace, tmp_path: Path) -
         models.verify(ws, res["model"])
 
 
-_TRAIN_FOREVER = """
-import sys
-from privtrain.cli import main
-main(sys.argv[1:])
-"""
-
-
-def test_killed_training_is_reconciled(ws: Workspace, tmp_path: Path) -> None:
-    led = Ledger(ws.catalog)
-    led.set_budget("adult", 5.0, 1e-5)
-    env = dict(
-        os.environ,
-        PRIVTRAIN_HOME=str(ws.settings.home),
-        PRIVTRAIN_PASSPHRASE=PASS,
-        PRIVTRAIN_KDF_PROFILE="fast",
-    )
+def _start_long_run(ws: Workspace, tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
     cfg = tmp_path / "train.yaml"
-    cfg.write_text("epochs: 400\nbatch_size: 64\nhidden: [64]\n")
-    p = subprocess.Popen(
+    cfg.write_text("epochs: 20\nbatch_size: 64\nhidden: [64]\ncheckpoint_every: 50\n")
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -211,31 +196,72 @@ def test_killed_training_is_reconciled(ws: Workspace, tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _kill_after_checkpoint(ws: Workspace, p: subprocess.Popen) -> str:
+    led = Ledger(ws.catalog)
     try:
-        deadline = time.monotonic() + 120
-        while led.status("adult").reserved_runs == 0:
+        deadline = time.monotonic() + 180
+        while True:
             assert p.poll() is None, p.stderr.read()
-            assert time.monotonic() < deadline, "run never reserved its budget"
-            time.sleep(0.2)
-        time.sleep(1.0)  # now inside training
+            assert time.monotonic() < deadline, "no checkpoint was written"
+            reserved = [r for r in led.history("adult") if r["status"] == "reserved"]
+            if reserved and training.has_checkpoint(ws, reserved[0]["run_id"]):
+                break
+            time.sleep(0.05)
         os.kill(p.pid, signal.SIGKILL)
     finally:
         p.kill()
         p.wait()
-    st = led.status("adult")
-    assert st.committed_runs == 0 and st.reserved_runs == 1  # counted, not free
-    assert st.epsilon_reserved > 0
-    out = subprocess.run(
-        [sys.executable, "-m", "privtrain", "budget", "reconcile", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    return reserved[0]["run_id"]
+
+
+def test_killed_training_is_recoverable_or_released(ws: Workspace, tmp_path: Path) -> None:
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 5.0, 1e-5)
+    env = dict(
+        os.environ,
+        PRIVTRAIN_HOME=str(ws.settings.home),
+        PRIVTRAIN_PASSPHRASE=PASS,
+        PRIVTRAIN_KDF_PROFILE="fast",
     )
-    assert any(o["action"] == "released" for o in json.loads(out.stdout))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "privtrain", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    run_id = _kill_after_checkpoint(ws, _start_long_run(ws, tmp_path, env))
     st = led.status("adult")
-    assert st.reserved_runs == 0 and st.committed_runs == 0
-    assert models.list_models(ws) == []
+    assert st.committed_runs == 0 and st.reserved_runs == 1  # counted, never free
+    planned = led.history("adult")[0]["history"]
+    # The checkpoint holds weights trained on private rows: only ciphertext on disk.
+    for f in training.checkpoint_dir(ws, run_id).iterdir():
+        assert f.suffix in (".ptb", ".key")
+        if f.suffix == ".ptb":
+            assert f.read_bytes()[:4] == b"PTB1"
+    out = json.loads(cli("budget", "reconcile", "--json").stdout)
+    assert out == [{"run_id": run_id, "action": "recoverable", "owner": out[0]["owner"]}]
+    res = json.loads(cli("train", "--resume", run_id, "--json").stdout)
+    assert res["run_id"] == run_id
+    st = led.status("adult")
+    assert st.committed_runs == 1 and st.reserved_runs == 0
+    committed = led.history("adult")[0]
+    assert committed["history"] == planned  # resumed to the planned end, charged in full
+    assert not training.checkpoint_dir(ws, run_id).exists()
+    models.verify(ws, res["model"])
+
+    # A second killed run, released instead of resumed: its checkpoint is destroyed.
+    run2 = _kill_after_checkpoint(ws, _start_long_run(ws, tmp_path, env))
+    out = json.loads(cli("budget", "reconcile", "--release", "--json").stdout)
+    assert [(o["run_id"], o["action"]) for o in out] == [(run2, "released")]
+    st = led.status("adult")
+    assert st.committed_runs == 1 and st.reserved_runs == 0
+    assert not training.checkpoint_dir(ws, run2).exists()
 
 
 def test_budget_report_html(ws: Workspace, tmp_path: Path) -> None:

@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
 
 def train(
     ctx: typer.Context,
-    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset NAME or NAME@vN"),
-    target: str = typer.Option(..., "--target", "-t", help="label column"),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="dataset NAME or NAME@vN"),
+    target: str = typer.Option(None, "--target", "-t", help="label column"),
     epsilon: float = typer.Option(None, "--epsilon", "-e", help="target ε for this run"),
     delta: float = typer.Option(None, "--delta", help="δ (default: the dataset budget's δ)"),
     epochs: int = typer.Option(None, "--epochs", help="training epochs"),
@@ -43,6 +43,9 @@ def train(
     allow_non_private: bool = typer.Option(
         False, "--allow-non-private", help="confirm a --no-dp run; its model can't be exported"
     ),
+    resume: str = typer.Option(
+        None, "--resume", help="resume killed run RUN_ID from its encrypted checkpoint"
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Train a model on a catalog dataset under DP-SGD, charged to the dataset's budget."""
@@ -50,6 +53,8 @@ def train(
 
     from privtrain import training
 
+    if resume is None and (dataset is None or target is None):
+        raise typer.BadParameter("--dataset and --target are required (or --resume RUN_ID)")
     ws = state(ctx).workspace()
     opts = training.TrainOptions(
         dataset=dataset,
@@ -84,7 +89,10 @@ def train(
                 eps="-" if eps is None else f"{eps:.3f}",
             )
 
-        res = training.train(ws, opts, progress=progress)
+        if resume is not None:
+            res = training.resume(ws, resume, progress=progress)
+        else:
+            res = training.train(ws, opts, progress=progress)
     if json_out:
         emit_json(res)
         return
@@ -178,15 +186,36 @@ def budget_history(
 
 
 @budget_app.command("reconcile")
-def budget_reconcile(ctx: typer.Context, json_out: bool = JSON) -> None:
-    """Release reservations of runs whose process died (killed training)."""
-    ws, led = _ledger(ctx)
-    out = led.reconcile()
+def budget_reconcile(
+    ctx: typer.Context,
+    release: bool = typer.Option(
+        False, "--release", help="also release killed runs that could be resumed"
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Settle reservations of runs whose process died (killed training).
+
+    A killed run that left an encrypted checkpoint stays reserved (still counted) and is
+    listed as recoverable: resume it with `privtrain train --resume RUN_ID`, or release it
+    with --release. Others are released."""
+    from privtrain import training
+
+    out = training.reconcile(state(ctx).workspace(), release_recoverable=release)
     if json_out:
         emit_json(out)
         return
-    released = [o for o in out if o["action"] == "released"]
-    console.print(f"released {len(released)} stale reservation(s); {len(out) - len(released)} left")
+    for o in out:
+        if o["action"] == "released":
+            console.print(f"released {o['run_id']} (process {o['owner']} is gone)")
+        elif o["action"] == "recoverable":
+            console.print(
+                f"run {o['run_id']} is recoverable: `privtrain train --resume {o['run_id']}` "
+                "or `privtrain budget reconcile --release`"
+            )
+        else:
+            console.print(f"left {o['run_id']} (owner {o['owner']} is running or remote)")
+    if not out:
+        console.print("no open reservations")
 
 
 @budget_app.command("report")
