@@ -120,6 +120,14 @@ def test_no_identifier_in_output(first, patients):
         assert ssn.replace("-", "") not in digits_blob
     assert "address" not in rows[0]  # dropped by the policy
     assert report.rows == ROWS and report.columns_out == report.columns_in - 1
+    # No fragment of a phone number survives next to its token (e.g. an extension "x08016").
+    with_ext = [p for p in ids["phones"] if re.search(r"(?:x|ext)\s*\d", p, re.IGNORECASE)]
+    assert with_ext, "the generator should produce phone extensions"
+    assert not re.search(r"PHONE_NUMBER_[0-9a-f]+\s*(?:x|ext)\.?\s*\d", blob, re.IGNORECASE)
+    for p in with_ext:
+        ext = re.split(r"x|ext\.?", p, flags=re.IGNORECASE)[-1].strip()
+        if len(ext) >= 4:
+            assert f"x{ext}" not in blob, p
 
 
 def test_same_person_same_token_across_columns_and_text(first, patients):

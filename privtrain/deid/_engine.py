@@ -313,7 +313,12 @@ def resolve_overlaps(spans: Iterable[DetectedSpan], text: str) -> list[DetectedS
 
 # ------------------------------------------------------------------- known row values
 
-_DIGIT_RUN = re.compile(r"(?:\+|00)?\(?\d[\d \t().\-/]{4,24}\d")
+# a digit run with an optional phone extension ("x123", "ext. 12"), which is part of the span
+_DIGIT_RUN = re.compile(
+    r"(?P<num>(?:\+|00)?\(?\d[\d \t().\-/]{4,24}\d)"
+    r"(?:[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,6}(?!\d))?",
+    re.IGNORECASE,
+)
 _NAME_WORDS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
 
@@ -378,7 +383,7 @@ def find_known(
             if len(want) < 7:
                 continue
             if runs is None:
-                runs = [(m.start(), m.end(), re.sub(r"\D", "", m.group())) for m in
+                runs = [(m.start(), m.end(), re.sub(r"\D", "", m.group("num"))) for m in
                         _DIGIT_RUN.finditer(text)]  # fmt: skip
             for s, e, digits in runs:
                 if digits == want or (entity == "PHONE_NUMBER" and digits.endswith(want)):
