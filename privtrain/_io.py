@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def fsync_dir(directory: Path) -> None:
@@ -49,3 +50,37 @@ def atomic_write_bytes(
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o600) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def read_yaml_mapping(
+    path: Path,
+    what: str,
+    *,
+    error: type[Exception] | None = None,
+    missing: type[Exception] | None = None,
+    nested: str | None = None,
+) -> dict[str, Any]:
+    """Load a YAML file whose top level is a mapping, with one-line errors naming ``what`` and
+    the file: ``missing`` (default ``error``) when it does not exist, ``error`` (default
+    ConfigError) when it cannot be read, is not YAML or not a mapping. With ``nested``, a
+    top-level ``{nested: {...}}`` is unwrapped."""
+    import yaml
+
+    from privtrain.errors import ConfigError
+
+    error = error or ConfigError
+    missing = missing or error
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise missing(f"{what} {p} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{what} {p} cannot be read: {e}") from None
+    except yaml.YAMLError as e:
+        raise error(f"{what} {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if nested and isinstance(data, dict) and isinstance(data.get(nested), dict):
+        data = data[nested]
+    if not isinstance(data, dict):
+        raise error(f"{what} {p}: expected a mapping at the top level")
+    return data

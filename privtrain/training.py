@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from privtrain import datasets, models
-from privtrain._io import atomic_write_text
+from privtrain._io import atomic_write_text, read_yaml_mapping
 from privtrain.errors import AccessDenied, ConfigError, InputError, PrivtrainError, TrainingError
 from privtrain.ledger import DatasetRef, Ledger
 from privtrain.workspace import Workspace
@@ -80,7 +80,7 @@ def _features(
             "`dp:` section to compute them with differential privacy"
         )
     p = Path(opts.features_path)
-    raw = _yaml_mapping(p, "feature spec")
+    raw = read_yaml_mapping(p, "feature spec")
     if "dp" in raw and "columns" not in raw:
         section = raw["dp"] or {}
         if cfg.no_dp:
@@ -98,31 +98,13 @@ def _features(
     return FeatureSpec.from_dict(raw, where=f"feature spec {p}"), []
 
 
-def _yaml_mapping(p: Path, what: str, *, nested: str | None = None) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {p} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{what} {p}: cannot read: {e}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{what} {p}: invalid YAML: {str(e).splitlines()[0]}") from None
-    if nested and isinstance(data, dict) and isinstance(data.get(nested), dict):
-        data = data[nested]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {p}: expected a mapping of settings")
-    return data
-
-
 def _config(opts: TrainOptions, budget_delta: float) -> Any:
     """TrainConfig from (lowest first) defaults, the budget's δ, train.yaml, CLI options."""
     from privtrain.dp import TrainConfig
 
     data: dict[str, Any] = {"delta": budget_delta}
     if opts.config_path is not None:
-        data.update(_yaml_mapping(Path(opts.config_path), "train config", nested="train"))
+        data.update(read_yaml_mapping(Path(opts.config_path), "train config", nested="train"))
     data.update(opts.overrides or {})
     cli = {"epsilon": opts.epsilon, "delta": opts.delta, "epochs": opts.epochs}
     data.update({k: v for k, v in cli.items() if v is not None})

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privtrain._io import fsync_dir
 from privtrain.crypto._format import (
     DATA_KEY_LEN,
     DEFAULT_SEGMENT,
@@ -162,15 +163,6 @@ def _fadvise_sequential(fd: int) -> None:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
 
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class _TempOut:
     """A temp file next to ``dst``; ``commit`` fsyncs and renames it into place."""
 
@@ -195,7 +187,7 @@ class _TempOut:
         except OSError as e:
             self.discard()
             raise _io_error("write", self.dst, e) from None
-        _fsync_dir(self.dst.parent)
+        fsync_dir(self.dst.parent)
 
     def discard(self) -> None:
         if self._open:

@@ -14,7 +14,7 @@ import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from privtrain._io import atomic_write_text
+from privtrain._io import atomic_write_text, read_yaml_mapping
 from privtrain.deid._policy import DeidPolicy, Transform
 from privtrain.deid._recognizers import StreetAddressRecognizer, _card_prefix_ok, _luhn_ok
 from privtrain.deid._source import TableSource
@@ -123,18 +123,7 @@ class Plan(BaseModel):
     def from_yaml(cls, path: Path) -> Plan:
         """Load a plan file; InputError names the file and the field at fault."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise InputError(f"plan file {path} not found") from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"plan file {path} cannot be read: {e}") from e
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise InputError(f"plan file {path} is not valid YAML: {e}") from e
-        if not isinstance(data, dict):
-            raise InputError(f"plan file {path}: expected a mapping at the top level")
+        data = read_yaml_mapping(path, "plan file", error=InputError)
         try:
             return cls.model_validate(data)
         except ValidationError as e:

@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from privtrain._io import read_yaml_mapping
 from privtrain.errors import ConfigError
 
 Action = Literal[
@@ -164,18 +164,7 @@ def load_policy(path: Path | None = None) -> DeidPolicy:
             raise ConfigError("shipped de-identification policy not found (reinstall privtrain)")
         path = candidates[0]
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise ConfigError(f"policy file {path} not found") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"policy file {path} cannot be read: {e}") from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"policy file {path} is not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"policy file {path}: expected a mapping at the top level")
+    data = read_yaml_mapping(path, "policy file")
     try:
         policy = DeidPolicy.model_validate(data)
     except ConfigError as e:

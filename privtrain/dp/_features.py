@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from privtrain._io import read_yaml_mapping
 from privtrain.errors import ConfigError, InputError, NotFoundError
 
 from ._accounting import History, calibrate_noise, epsilon_for
@@ -189,23 +190,8 @@ class FeatureSpec(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> FeatureSpec:
-        import yaml
-
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise NotFoundError(f"feature spec {p} does not exist") from None
-        except OSError as e:
-            raise ConfigError(f"feature spec {p}: cannot read: {e.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError(f"feature spec {p}: invalid YAML: {e}") from None
-        if isinstance(data, Mapping) and "features" in data and "columns" not in data:
-            data = data["features"]
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"feature spec {p}: expected a mapping with 'columns'")
+        data = read_yaml_mapping(p, "feature spec", missing=NotFoundError, nested="features")
         return cls.from_dict(data, where=f"feature spec {p}")
 
     def to_dict(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from torch import nn
 from torch.nn import functional as F
 
-from privtrain._io import atomic_write_bytes
+from privtrain._io import atomic_write_bytes, read_yaml_mapping
 from privtrain.errors import (
     ConfigError,
     ConflictError,
@@ -105,21 +105,8 @@ class TrainConfig(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
         """Load from YAML: either the fields at top level or under a ``train:`` key."""
-        import yaml
-
         p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise NotFoundError(f"train config {p} does not exist") from None
-        except OSError as e:
-            raise ConfigError(f"train config {p}: cannot read: {e.strerror}") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"train config {p}: invalid YAML: {e}") from None
-        if isinstance(data, dict) and isinstance(data.get("train"), dict):
-            data = data["train"]
-        if not isinstance(data, dict):
-            raise ConfigError(f"train config {p}: expected a mapping of settings")
+        data = read_yaml_mapping(p, "train config", missing=NotFoundError, nested="train")
         return cls.from_dict(data, where=f"train config {p}")
 
 
