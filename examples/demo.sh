@@ -70,8 +70,8 @@ step "budget report"
 privtrain budget report --html "$OUT/budget-report.html"
 
 step "verify the audit log"
-privtrain audit export-checkpoint --out "$WORK/checkpoint.json"
-privtrain audit verify
+privtrain audit export-checkpoint --out "$OUT/audit-checkpoint.json"
+privtrain audit verify --witness "$OUT/audit-checkpoint.json"
 privtrain audit show -n 10
 
 echo

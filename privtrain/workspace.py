@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privtrain.access.auditlog import AuditLog
-from privtrain.catalog import Catalog, DataKey
+from privtrain.catalog import Catalog, DataKey, Dataset, Model
 from privtrain.config import Settings
-from privtrain.crypto import BlobCipher, KeyProvider, LocalKeyring
+from privtrain.crypto import BlobCipher, KeyProvider, LocalKeyring, WrappedKey
 from privtrain.errors import ConfigError, ConflictError
 
 # Temp files older than this in the home's tmp/ and blobs/ are leftovers of killed processes.
@@ -137,10 +138,11 @@ class Workspace:
                 blob = self._blob_for_file_id(s, row.file_id)
                 if blob is None:
                     continue
-                wrapped = self.cipher.rewrap(blob, _wrapped(row))
+                old_key = WrappedKey(kek_id=row.kek_id, ciphertext=bytes(row.wrapped))
+                wrapped = self.cipher.rewrap(blob, old_key)
                 row.kek_id = wrapped.kek_id
                 row.wrapped = wrapped.ciphertext
-                row.rotated_at = _now()
+                row.rotated_at = datetime.now(UTC)
                 count += 1
             self.record(
                 "keys.rotate",
@@ -157,25 +159,11 @@ class Workspace:
         return {"old_kek_id": old, "new_kek_id": new, "rewrapped": count, "old_retired": retired}
 
     def _blob_for_file_id(self, s: Session, file_id: str) -> Path | None:
-        from privtrain.catalog import Dataset, Model
-
         for table in (Dataset, Model):
             rel = s.scalar(select(table.blob_path).where(table.file_id == file_id))
             if rel:
                 return self.blob_path(rel)
         return None
-
-
-def _wrapped(row: DataKey):  # noqa: ANN202 - small adapter
-    from privtrain.crypto import WrappedKey
-
-    return WrappedKey(kek_id=row.kek_id, ciphertext=bytes(row.wrapped))
-
-
-def _now():  # noqa: ANN202
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def pid_alive(pid: int) -> bool:

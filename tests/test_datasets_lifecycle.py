@@ -179,3 +179,27 @@ def test_two_processes_import_at_once(home: Path, tmp_path: Path) -> None:
     assert len(listed) == codes.count(0)
     assert sorted(d["version"] for d in listed) == list(range(1, len(listed) + 1))
     cli(home, "audit", "verify")
+
+
+def test_audit_verify_cli_names_the_broken_event(home: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    src = _canary_file(tmp_path / "d.bin", 1)
+    cli(home, "datasets", "import", str(src), "--name", "a")
+    cli(home, "datasets", "export", "a", "--out", str(tmp_path / "o.bin"))
+    witness = tmp_path / "witness.json"
+    cp = json.loads(cli(home, "audit", "export-checkpoint", "--out", str(witness), "--json").stdout)
+    assert cp["seq"] == 3 and witness.exists()
+    cli(home, "audit", "verify", "--witness", str(witness))
+
+    db = sqlite3.connect(home / "catalog.db")
+    with db:  # delete the newest event: only the exported witness can tell
+        db.execute("DELETE FROM audit_events WHERE seq = 3")
+        db.execute("DELETE FROM audit_checkpoints")
+    p = cli(home, "audit", "verify", "--witness", str(witness), check=False)
+    assert p.returncode == 5, p.stderr
+    with db:  # edit an event in place
+        db.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    p = cli(home, "audit", "verify", check=False)
+    assert p.returncode == 5 and "event 2" in p.stderr, p.stderr
+    db.close()

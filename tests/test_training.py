@@ -276,3 +276,38 @@ def test_budget_report_html(ws: Workspace, tmp_path: Path) -> None:
     assert html.count("data:image/png;base64,") == 3  # spend over time, ε vs steps, acc vs ε
     assert "adult" in html and "committed" in html and "adult-class@v2" in html
     assert 'src="http' not in html  # self-contained
+
+
+def test_dp_feature_statistics_are_charged_to_the_ledger(ws: Workspace, tmp_path: Path) -> None:
+    import yaml
+
+    from privtrain.ledger import compose
+
+    spec = tmp_path / "dp_features.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "dp": {
+                    "epsilon": 0.3,
+                    "target_classes": ["<=50K", ">50K"],
+                    "hints": {
+                        "age": {"type": "numeric", "lower": 0, "upper": 120},
+                        "hours-per-week": {"type": "numeric", "lower": 0, "upper": 168},
+                        "sex": {"type": "categorical", "candidates": ["Female", "Male", "X"]},
+                        "education-num": {"type": "numeric", "lower": 0, "upper": 20},
+                    },
+                }
+            }
+        )
+    )
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 3.0, 1e-5)
+    res = training.train(ws, _opts(features_path=spec, epsilon=1.5))
+    run = led.history("adult")[0]
+    assert len(run["history"]) == 2 and run["history"][0][1] == 1.0  # stats + DP-SGD
+    assert run["history"][0][2] == 4  # one Gaussian histogram per hinted column
+    card = models.verified_card(ws, res["model"])
+    assert card["privacy"]["feature_statistics"] == "dp"
+    # The whole history — feature statistics included — fits the run's target ε.
+    assert compose([tuple(h) for h in run["history"]], 1e-5) <= 1.5 * 1.01
+    assert led.status("adult").epsilon_spent == pytest.approx(res["epsilon"], rel=1e-2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -14,17 +13,23 @@ JSON = typer.Option(False, "--json", help="machine-readable output")
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, json_out: bool = JSON) -> None:
+def verify(
+    ctx: typer.Context,
+    witness: Path = typer.Option(
+        None, "--witness", help="a checkpoint exported earlier (catches deleted newest events)"
+    ),
+    json_out: bool = JSON,
+) -> None:
     """Verify the hash chain and every signed checkpoint; names the first broken event."""
     ws = state(ctx).workspace()
-    rep = ws.audit.verify(ws.keys.signing_key("audit").public_key())
-    d = rep.to_dict() if hasattr(rep, "to_dict") else dict(rep.__dict__)
+    rep = ws.audit.verify(ws.keys.signing_key("audit").public_key(), witness=witness)
     if json_out:
-        emit_json(d)
+        emit_json(rep.to_dict())
     rep.raise_for_problem()
     if not json_out:
         console.print(
             f"audit log ok: {rep.events} events, {rep.checkpoints} signed checkpoints verified"
+            + (" (and the witness checkpoint)" if witness else "")
         )
 
 
@@ -56,11 +61,12 @@ def show(
 def export_checkpoint(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", "-o", help="file to write the signed checkpoint to"),
+    json_out: bool = JSON,
 ) -> None:
     """Write the latest signed checkpoint (for an external witness)."""
     ws = state(ctx).workspace()
     cp = ws.audit.export_checkpoint(out)
-    seq = cp.get("seq") if isinstance(cp, dict) else None
-    if seq is None and out.exists():
-        seq = json.loads(out.read_text()).get("seq")
-    console.print(f"wrote checkpoint at event {seq} to {out}")
+    if json_out:
+        emit_json(cp)
+    else:
+        console.print(f"wrote checkpoint at event {cp['seq']} to {out}")

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         ws = Workspace.init(s, st.passphrase(confirm=True))
         info = {
             "home": str(s.home),
-            "catalog": ws.catalog.safe_url if hasattr(ws.catalog, "safe_url") else "configured",
+            "catalog": ws.catalog.safe_url,
             "kek_id": ws.keys.active_kek_id(),
         }
         if json_out:

@@ -115,6 +115,7 @@ def budget_report_html(ws: Any, ledger: Ledger, path: Path) -> Path:
             ts = [datetime.fromisoformat(t) for t, _ in d["timeline"]]
             ax.step(ts, [e for _, e in d["timeline"]], where="post", marker="o", label="spent ε")
             ax.axhline(st["epsilon_total"], color="r", linestyle="--", label="budget ε")
+            ax.set_ylim(bottom=0, top=max(st["epsilon_total"], d["timeline"][-1][1]) * 1.1)
             ax.set_title("budget vs spent over time")
             ax.set_ylabel("ε")
             ax.legend()
@@ -147,7 +148,7 @@ def budget_report_html(ws: Any, ledger: Ledger, path: Path) -> Path:
     html = _ENV.get_template("budget.html.j2").render(
         datasets=data,
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
-        catalog=ws.catalog.safe_url if hasattr(ws.catalog, "safe_url") else "catalog",
+        catalog=ws.catalog.safe_url,
         accountant=ledger.accountant,
     )
     atomic_write_text(Path(path), html)
