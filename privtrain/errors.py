@@ -107,3 +107,11 @@ ALL_ERRORS: tuple[type[PrivtrainError], ...] = (
     ConflictError,
     TrainingError,
 )
+
+
+def first_validation_error(e: Exception, *, skip_loc: int = 0) -> tuple[str, str]:
+    """``(location, message)`` of the first error of a pydantic ``ValidationError``, for the
+    one-line messages above (location dotted, its first ``skip_loc`` parts dropped)."""
+    err = e.errors()[0]  # type: ignore[attr-defined]
+    loc = ".".join(str(x) for x in tuple(err.get("loc", ()))[skip_loc:])
+    return loc, str(err.get("msg"))

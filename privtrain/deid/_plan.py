@@ -19,7 +19,7 @@ from privtrain.deid._policy import DeidPolicy, Transform
 from privtrain.deid._recognizers import StreetAddressRecognizer, _card_prefix_ok, _luhn_ok
 from privtrain.deid._source import TableSource
 from privtrain.deid._transforms import parse_date
-from privtrain.errors import ConfigError, InputError
+from privtrain.errors import ConfigError, InputError, first_validation_error
 
 Kind = Literal["direct", "quasi", "free_text", "safe"]
 
@@ -127,9 +127,8 @@ class Plan(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
+            loc, msg = first_validation_error(e)
+            msg = msg.removeprefix("Value error, ")
             raise InputError(f"plan file {path}: {loc + ': ' if loc else ''}{msg}") from e
 
     def fingerprint(self) -> str:

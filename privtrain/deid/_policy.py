@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from privtrain._io import read_yaml_mapping
-from privtrain.errors import ConfigError
+from privtrain.errors import ConfigError, first_validation_error
 
 Action = Literal[
     "drop", "replace", "redact", "mask", "pseudonymize", "generalize", "date_shift", "keep", "scrub"
@@ -170,7 +170,6 @@ def load_policy(path: Path | None = None) -> DeidPolicy:
     except ConfigError as e:
         raise ConfigError(f"{path}: {e.message}") from e
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"policy file {path}: {loc}: {err['msg']}") from e
+        loc, msg = first_validation_error(e)
+        raise ConfigError(f"policy file {path}: {loc}: {msg}") from e
     return policy.model_copy(update={"source": str(path)})

@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from privtrain._io import read_yaml_mapping
-from privtrain.errors import ConfigError, InputError, NotFoundError
+from privtrain.errors import ConfigError, InputError, NotFoundError, first_validation_error
 
 from ._accounting import History, calibrate_noise, epsilon_for
 
@@ -184,9 +184,8 @@ class FeatureSpec(BaseModel):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(x) for x in err.get("loc", ()))
-            raise ConfigError(f"{where}: {loc or 'spec'}: {err.get('msg')}") from None
+            loc, msg = first_validation_error(e)
+            raise ConfigError(f"{where}: {loc or 'spec'}: {msg}") from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> FeatureSpec:
@@ -369,9 +368,8 @@ def dp_feature_spec(
     try:
         hints = _Hints.model_validate({"columns": dict(columns)}).columns
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err.get("loc", ())[1:])
-        raise InputError(f"dp_feature_spec: column hint {loc}: {err.get('msg')}") from None
+        loc, msg = first_validation_error(e, skip_loc=1)
+        raise InputError(f"dp_feature_spec: column hint {loc}: {msg}") from None
     if not hints:
         raise InputError("dp_feature_spec: no columns given")
     if (noise_multiplier is None) == (epsilon is None):

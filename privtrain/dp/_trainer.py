@@ -46,6 +46,7 @@ from privtrain.errors import (
     NotFoundError,
     PrivtrainError,
     TrainingError,
+    first_validation_error,
 )
 
 from ._accounting import History, calibrate_noise, epsilon_for, normalize_history
@@ -98,9 +99,8 @@ class TrainConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(x) for x in err.get("loc", ()))
-            raise ConfigError(f"{where}: {loc or 'config'}: {err.get('msg')}") from None
+            loc, msg = first_validation_error(e)
+            raise ConfigError(f"{where}: {loc or 'config'}: {msg}") from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
