@@ -306,7 +306,177 @@ def generate(n: int = 1200, seed: int = 7, decoy_share: float = 0.08) -> list[Re
     return out
 
 
-if __name__ == "__main__":  # a peek at the data
-    for r in generate(12, seed=1):
+
+
+# ----------------------------------------------------------------------------- hard cases
+# A second, harder set for tuning (``hard_cases``): names, phones and addresses from many
+# Faker locales in national formats, lower-case and non-Latin-script names, every HIPAA Safe
+# Harbor identifier class, and medical terms that must survive (labelled MEDICAL).
+
+HARD_LOCALES = [
+    "hu_HU", "da_DK", "sv_SE", "no_NO", "fi_FI", "pl_PL", "cs_CZ", "tr_TR", "pt_PT", "nl_BE",
+    "de_AT", "de_CH", "ro_RO", "en_NZ", "en_IE", "es_MX", "es_AR", "id_ID", "vi_VN", "fr_FR",
+    "it_IT", "de_DE", "en_GB", "en_US", "pt_BR",
+]  # fmt: skip
+SCRIPT_LOCALES = ["zh_CN", "ja_JP", "ko_KR", "ar_AA", "fa_IR", "el_GR", "uk_UA", "he_IL"]
+EPONYMS = [
+    "Epstein-Barr virus", "Raynaud's phenomenon", "Kawasaki disease", "Crohn's disease",
+    "Parkinson's disease", "Hodgkin lymphoma", "Addison's disease", "Cushing's syndrome",
+    "Graves' disease", "Hashimoto's thyroiditis", "Bell's palsy", "Guillain-Barré syndrome",
+    "Sjögren's syndrome", "Alzheimer's disease", "Marfan syndrome", "Wilson's disease",
+    "Paget's disease", "Tourette syndrome", "Huntington's disease", "Kaposi sarcoma",
+]  # fmt: skip
+DRUGS = [
+    "Coumadin", "Ventolin", "Lipitor", "Zoloft", "Xanax", "Lasix", "Glucophage", "Synthroid",
+    "Plavix", "Eliquis", "Humira", "Keytruda", "Ozempic", "Januvia", "Nexium", "Prozac",
+    "Advil", "Tylenol", "Augmentin", "Zithromax", "warfarin", "metoprolol",
+]  # fmt: skip
+HARD_TEMPLATES = [
+    "{NAME} was seen today for (EPONYM). Started (DRUG). Callback {NPHONE}.",
+    "Discharge letter\n\n{NAME}\n{NADDRESS}\n\nDear colleague, your patient has (EPONYM).",
+    "Seen with her daughter {NAME}. (BP). Continue (DRUG) and recheck in 2 weeks.",
+    "patient {LOWER} reports (FRANK) since {PDATE}. Tel {NPHONE}.",
+    "Pt {SCRIPT} ({NAME}) arrived by ambulance, plate {PLATE}. (EPONYM) suspected.",
+    "Family member {SCRIPT} will call from {NPHONE}. Known (EPONYM).",
+    "DOB {PDATE}. {OLDAGE} y/o widow, lives at {NADDRESS}. (BP).",
+    "Died {PDATE} at home, aged {OLDAGE}. MRN {MRN}. Cause: (EPONYM).",
+    "Medicare MBI {MBI}; member ID {MEMBER}. Account {ACCOUNT} billed.",
+    "Pacemaker serial {SERIAL}, UDI {UDI}. Device checked, (BP).",
+    "Driver's license {LICENSE}; vehicle VIN {VIN}.",
+    "Fingerprint ID {BIO} enrolled at the front desk by {NAME}.",
+    "SSN {SSN_BARE} on file. Fax results to {FAX}.",
+    "Portal: {URL} (login from {IP}), e-mail {EMAIL}.",
+    "ZIP {ZIP}. Moved to {NADDRESS} in {PDATE}.",
+    "Regards,\n{NAME}\n{NPHONE}",
+    "Referred by Dr. {NAME} for (EPONYM); takes (DRUG) and (DRUG).",
+    "Wife {NAME} phoned ({NPHONE}). (FRANK) resolved on (DRUG).",
+    "Certificate number {CERT} issued to {LOWER}.",
+    "{NAME}, {NADDRESS}, {NPHONE}",
+]
+
+
+def _hard_slot(g: Gen, b: _Builder, slot: str, keep: list) -> None:
+    rng = g.rng
+    loc = rng.choice(HARD_LOCALES)
+    f = g.fk(loc)
+    if slot == "NAME":
+        b.ent(f"{f.first_name()} {f.last_name()}", "PERSON")
+    elif slot == "LOWER":
+        b.ent(f"{g.fk('en_US').first_name()} {g.fk('en_US').last_name()}".lower(), "PERSON")
+    elif slot == "SCRIPT":
+        b.ent(g.fk(rng.choice(SCRIPT_LOCALES)).name(), "PERSON")
+    elif slot == "NPHONE":
+        p = f.phone_number()
+        if rng.random() < 0.4:
+            p = re.sub(r"^\+\d{1,3}\s*(?:\(0\)\s*)?", "", p)  # national form, no country code
+        b.ent(p, "PHONE")
+    elif slot == "NADDRESS":
+        sep = rng.choice([", ", "\n"])
+        b.ent(re.sub(r"\s*\n\s*", sep, f.address()).strip(), "ADDRESS")
+    elif slot == "PDATE":
+        month = rng.choice(MONTHS)
+        day = rng.randrange(1, 29)
+        b.ent(rng.choice([f"{rng.randrange(1, 13)}/{day}", f"{month[:3]} {day}",
+                          f"{day} {month}", f"{month} {day}th"]), "DATE")  # fmt: skip
+    elif slot == "OLDAGE":
+        b.ent(str(rng.randrange(90, 106)), "AGE")
+    elif slot == "ZIP":
+        b.ent(f"{rng.randrange(1000, 99999):05d}", "ZIP")
+    elif slot == "MRN":
+        b.ent(f"{rng.randrange(0, 10**8):08d}", "MEDICAL_RECORD_NUMBER")
+    elif slot == "MBI":
+        a = "ACDEFGHJKMNPQRTUVWXY"
+        c = rng.choice
+        b.ent(f"{rng.randrange(1, 10)}{c(a)}{c(a)}{rng.randrange(10)}-{c(a)}{c(a)}"
+              f"{rng.randrange(10)}-{c(a)}{c(a)}{rng.randrange(10)}{rng.randrange(10)}",
+              "HEALTH_PLAN_ID")  # fmt: skip
+    elif slot == "MEMBER":
+        b.ent(f"{rng.choice('ABCDXYZ')}{rng.randrange(10**8, 10**9)}", "HEALTH_PLAN_ID")
+    elif slot == "ACCOUNT":
+        b.ent(str(rng.randrange(10**9, 10**11)), "ACCOUNT_NUMBER")
+    elif slot in ("LICENSE", "CERT"):
+        b.ent(f"{rng.choice('ABCDEFGHJ')}{rng.randrange(10**6, 10**8)}", "LICENSE_NUMBER")
+    elif slot == "PLATE":
+        b.ent(g.fk(rng.choice(["en_US", "en_GB", "de_DE", "fr_FR"])).license_plate(), "VEHICLE_ID")
+    elif slot == "VIN":
+        b.ent(g.fk("en_US").vin(), "VEHICLE_ID")
+    elif slot == "SERIAL":
+        b.ent(f"{rng.choice(['PM', 'SN', 'X'])}{rng.randrange(10**5, 10**8)}", "DEVICE_ID")
+    elif slot == "UDI":
+        b.ent(f"(01){rng.randrange(10**13, 10**14)}(17){rng.randrange(250101, 301231)}"
+              f"(10)A{rng.randrange(100, 999)}", "DEVICE_ID")  # fmt: skip
+    elif slot == "BIO":
+        b.ent(f"FP-{rng.randrange(16**8, 16**9):x}", "BIOMETRIC_ID")
+    elif slot == "SSN_BARE":
+        b.ent(g.fk("en_US").ssn().replace("-", ""), "US_SSN")
+    elif slot == "FAX":
+        b.ent(g.fk("en_US").phone_number(), "PHONE")
+    elif slot == "URL":
+        b.ent(f"https://portal.{g.fk('en_US').domain_name()}/u/{rng.randrange(1000, 9999)}", "URL")
+    elif slot == "IP":
+        b.ent(g.fk("en_US").ipv4(), "IP")
+    elif slot == "EMAIL":
+        b.ent(g.fk(loc).email(), "EMAIL")
+    else:  # pragma: no cover - template typo
+        raise KeyError(slot)
+
+
+def _hard_keep(g: Gen, b: _Builder, name: str, keep: list) -> None:
+    rng = g.rng
+    text = {
+        "EPONYM": lambda: rng.choice(EPONYMS),
+        "DRUG": lambda: rng.choice(DRUGS),
+        "BP": lambda: f"BP {rng.randrange(110, 190)}/{rng.randrange(60, 110)}",
+        "FRANK": lambda: "Frank hematuria" if b.pos == 0 else "frank hematuria",
+    }[name]()
+    keep.append((b.pos, b.pos + len(text), "MEDICAL"))
+    b.lit(text)
+
+
+_HARD_TOKEN = re.compile(r"\{[A-Z_]+\}|\([A-Z]+\)")
+
+
+def hard_cases(n: int = 600, seed: int = 23) -> list[tuple[Record, list]]:
+    """(record, must-keep spans) pairs from :data:`HARD_TEMPLATES`."""
+    g = Gen(seed)
+    out = []
+    for _ in range(n):
+        template = g.rng.choice(HARD_TEMPLATES)
+        b = _Builder()
+        keep: list = []
+        pos = 0
+        for m in _HARD_TOKEN.finditer(template):
+            b.lit(template[pos : m.start()])
+            tok = m.group(0)
+            if tok.startswith("{"):
+                _hard_slot(g, b, tok[1:-1], keep)
+            else:
+                _hard_keep(g, b, tok[1:-1], keep)
+            pos = m.end()
+        b.lit(template[pos:])
+        out.append((b.record(), keep))
+    return out
+
+
+def write_hard_jsonl(path: str, n: int = 600, seed: int = 23) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as f:
+        for rec, keep in hard_cases(n, seed):
+            spans = [list(s) for s in rec.spans] + [list(k) for k in keep]
+            f.write(json.dumps({"text": rec.text, "spans": spans}, ensure_ascii=False) + "\n")
+
+
+def _main() -> None:
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--hard":  # python _deid_goldgen.py --hard F
+        write_hard_jsonl(sys.argv[2])
+        return
+    for r in generate(12, seed=1):  # a peek at the data
         print(repr(r.text))
         print("   ", [(r.text[s:e], lab) for s, e, lab in r.spans])
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,6 +1,17 @@
 """Detection quality on a labeled free-text set: privtrain vs presidio's plain AnalyzerEngine.
 
     .venv/bin/python benchmarks/deid_eval.py [--n 1200] [--seed 7] [--no-ablation]
+    .venv/bin/python benchmarks/deid_eval.py --gold FILE.jsonl [--no-baseline]
+
+``--gold`` scores a frozen JSON Lines gold file instead of the generated records: one object
+per line, ``{"text": "...", "spans": [[start, end, "LABEL"], ...]}`` (a span may also be
+``{"start": .., "end": .., "label": ..}``; ``entity``/``type`` are read as the label).
+Spans labelled MEDICAL (or MEDICAL_TERM, DRUG, DISEASE, EPONYM, CLINICAL, KEEP, NON_PII) - or
+listed under a ``keep`` key - are words that must survive; every other label is an
+identifier. Gold mode reports, per label and overall, beside presidio's defaults:
+identifier spans removed (covered >= 50% by a prediction of any type), recall by type where
+the label has a known type, words outside identifier spans kept (no prediction touches
+them) and medical terms kept.
 
 The records come from ``benchmarks/_deid_goldgen.py`` (Faker, several locales, gold character
 spans; it shares no code with ``privtrain.deid``). Both systems use the same spaCy model.
@@ -133,6 +144,181 @@ def _fmt(x: float) -> str:
     return "  -  " if x != x else f"{x:.3f}"
 
 
+# ------------------------------------------------------------------------------ gold files
+
+KEEP_LABELS = {"MEDICAL", "MEDICAL_TERM", "DRUG", "DISEASE", "EPONYM", "CLINICAL", "KEEP",
+               "NON_PII", "CLINICAL_VALUE", "MEDICATION"}  # fmt: skip
+#: gold label synonyms -> the group used for typed recall (others: removal only)
+GOLD_SYNONYMS = {
+    "NAME": "PERSON", "PATIENT": "PERSON", "DOCTOR": "PERSON", "PERSON_NAME": "PERSON",
+    "EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "TELEPHONE": "PHONE", "FAX": "PHONE",
+    "FAX_NUMBER": "PHONE", "SSN": "US_SSN", "DATE_TIME": "DATE", "DOB": "DATE",
+    "STREET_ADDRESS": "ADDR_LOC", "ADDRESS": "ADDR_LOC", "LOCATION": "ADDR_LOC",
+    "CITY": "ADDR_LOC", "ZIP": "ADDR_LOC", "ZIP_CODE": "ADDR_LOC", "POSTCODE": "ADDR_LOC",
+    "COUNTY": "ADDR_LOC", "IP_ADDRESS": "IP", "CREDIT_CARD": "CREDIT_CARD",
+}  # fmt: skip
+PRED_EXTRA = {"ZIP": "ADDR_LOC", "FAX_NUMBER": "PHONE"}
+
+
+def gold_group(label: str) -> str:
+    return GOLD_TO_GROUP.get(label) or GOLD_SYNONYMS.get(label) or label
+
+
+def pred_group(entity: str) -> str | None:
+    return PRED_TO_GROUP.get(entity) or PRED_EXTRA.get(entity) or entity
+
+
+def _span(x) -> tuple[int, int, str]:
+    if isinstance(x, dict):
+        label = x.get("label") or x.get("entity") or x.get("type")
+        return int(x["start"]), int(x["end"]), str(label).upper()
+    s, e, label = x[:3]
+    return int(s), int(e), str(label).upper()
+
+
+def load_gold(path: Path) -> tuple[list[Record], list[list[tuple[int, int, str]]]]:
+    """(identifier records, must-keep spans per record) from a gold JSON Lines file."""
+    import json
+
+    records: list[Record] = []
+    keeps: list[list[tuple[int, int, str]]] = []
+    with Path(path).open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                text = obj["text"]
+                spans = [_span(x) for x in obj.get("spans", [])]
+                extra = [_span(x) if not isinstance(x, dict) or "label" in x or "entity" in x
+                         or "type" in x else (int(x["start"]), int(x["end"]), "KEEP")
+                         for x in obj.get("keep", [])]  # fmt: skip
+            except (ValueError, KeyError, TypeError, IndexError) as e:
+                raise SystemExit(f"error: {path}: line {lineno}: not a gold record ({e})") from e
+            ids = [s for s in spans if s[2] not in KEEP_LABELS]
+            keep = [s for s in spans if s[2] in KEEP_LABELS] + extra
+            for s0, e0, _lab in ids + keep:
+                if not 0 <= s0 < e0 <= len(text):
+                    raise SystemExit(f"error: {path}: line {lineno}: span {s0}..{e0} outside text")
+            records.append(Record(text, ids))
+            keeps.append(keep)
+    if not records:
+        raise SystemExit(f"error: {path}: no records")
+    return records, keeps
+
+
+_WORDS = __import__("re").compile(r"\w+")
+
+
+def gold_score(records: list[Record], keeps: list, preds: list[list[Pred]]) -> dict:
+    """Per gold label: removed (any type), typed recall, and overall removal / keep rates."""
+    labels = sorted({lab for r in records for _s, _e, lab in r.spans})
+    n: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    typed: Counter[str] = Counter()
+    tp: Counter[str] = Counter()
+    pn: Counter[str] = Counter()
+    words = words_kept = med = med_kept = 0
+    for rec, keep, ps in zip(records, keeps, preds, strict=True):
+        for g0, g1, lab in rec.spans:
+            n[lab] += 1
+            glen = g1 - g0
+            if any(_overlap(g0, g1, p0, p1) * 2 >= glen for p0, p1, _t in ps):
+                removed[lab] += 1
+            grp = gold_group(lab)
+            if any(pred_group(t) == grp and _overlap(g0, g1, p0, p1) * 2 >= glen
+                   for p0, p1, t in ps):  # fmt: skip
+                typed[lab] += 1
+        for p0, p1, t in ps:
+            grp = pred_group(t)
+            pn[grp] += 1
+            if any(gold_group(lab) == grp and _overlap(g0, g1, p0, p1) * 2 >= max(1, p1 - p0)
+                   for g0, g1, lab in rec.spans):  # fmt: skip
+                tp[grp] += 1
+        for m in _WORDS.finditer(rec.text):
+            w0, w1 = m.span()
+            if any(_overlap(w0, w1, g0, g1) for g0, g1, _l in rec.spans):
+                continue
+            words += 1
+            if not any(_overlap(w0, w1, p0, p1) for p0, p1, _t in ps):
+                words_kept += 1
+        for k0, k1, _l in keep:
+            med += 1
+            if not any(_overlap(k0, k1, p0, p1) for p0, p1, _t in ps):
+                med_kept += 1
+    rows = {}
+    for lab in labels:
+        grp = gold_group(lab)
+        rows[lab] = {
+            "n": n[lab],
+            "removed": removed[lab] / n[lab],
+            "r": typed[lab] / n[lab],
+            "p": tp[grp] / pn[grp] if pn[grp] else float("nan"),
+        }
+    total = sum(n.values())
+    return {
+        "rows": rows,
+        "removed": sum(removed.values()) / max(1, total),
+        "n": total,
+        "words": words,
+        "words_kept": words_kept / max(1, words),
+        "medical": med,
+        "medical_kept": med_kept / med if med else float("nan"),
+    }
+
+
+def gold_main(path: Path, baseline: bool) -> int:
+    from privtrain.deid import resolve_model_name
+
+    model = resolve_model_name()
+    records, keeps = load_gold(path)
+    texts = [r.text for r in records]
+    print(
+        f"{path}: {len(records)} records, {sum(len(r.spans) for r in records)} identifier spans, "
+        f"{sum(len(k) for k in keeps)} must-keep spans; spaCy model {model}"
+    )
+    t0 = time.perf_counter()
+    ours = gold_score(records, keeps, privtrain_preds(texts))
+    t_ours = time.perf_counter() - t0
+    base = None
+    if baseline:
+        t0 = time.perf_counter()
+        base = gold_score(records, keeps, presidio_preds(texts, model))
+        t_base = time.perf_counter() - t0
+    head = f"{'label':<24}{'gold':>6} | {'privtrain removed':>17}{'R(type)':>8}{'P':>7}"
+    if base:
+        head += f" | {'presidio removed':>16}{'R(type)':>8}{'P':>7}"
+    print()
+    print(head)
+    print("-" * len(head))
+    for lab, o in ours["rows"].items():
+        line = (f"{lab:<24}{o['n']:>6} | {_fmt(o['removed']):>17}{_fmt(o['r']):>8}"
+                f"{_fmt(o['p']):>7}")  # fmt: skip
+        if base:
+            b = base["rows"][lab]
+            line += f" | {_fmt(b['removed']):>16}{_fmt(b['r']):>8}{_fmt(b['p']):>7}"
+        print(line)
+    print("-" * len(head))
+    for key, title in (("removed", f"identifier spans removed ({ours['n']})"),
+                       ("words_kept", f"non-PII words kept ({ours['words']})"),
+                       ("medical_kept", f"medical terms kept ({ours['medical']})")):  # fmt: skip
+        line = f"{title:<30} | {_fmt(ours[key]):>17}"
+        if base:
+            line += f"{'':>15} | {_fmt(base[key]):>16}"
+        print(line)
+    print(f"time: privtrain {t_ours:.1f} s" + (f", presidio {t_base:.1f} s" if base else ""))
+    goals = [("removed", 0.97), ("words_kept", 0.90), ("medical_kept", 0.95)]
+    ok = True
+    print("\ngoals:")
+    for key, goal in goals:
+        v = ours[key]
+        met = v == v and v >= goal
+        ok &= met or v != v
+        verdict = "ok" if met else "MISSED" if v == v else "-"
+        print(f"  {key:<14} {_fmt(v)} >= {goal:.2f}  {verdict}")
+    return 0 if ok else 1
+
+
 def privtrain_preds(texts: list[str], extras=None, threshold: float | None = None):
     from privtrain.deid import DeidEngine, get_engine, load_policy
 
@@ -165,7 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--gold", type=Path, help="score this gold JSON Lines file instead")
     args = ap.parse_args(argv)
+    if args.gold is not None:
+        return gold_main(args.gold, baseline=not args.no_baseline)
 
     from privtrain.deid import EXTRAS, resolve_model_name
 

@@ -76,3 +76,96 @@ privtrain audit show -n 10
 
 echo
 echo "reports: $OUT/deid-report.html  $OUT/budget-report.html"
+
+# ==== access control: registry service, tokens, decisions (privtrain/access) ==================
+step "access control: principals (custodian registers them) and the policies in force"
+privtrain access policies
+privtrain users add ana --role data-scientist --site local
+privtrain users add ingest-svc --role ingestion --site local --service
+privtrain users ls
+ANA_TOKEN="$(privtrain tokens issue ana --ttl 1h --json | python -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+MODEL_KEY="$(privtrain access model-key --json | python -c 'import json,sys; print(json.load(sys.stdin)["public_key_hex"])')"
+echo "token issued to ana (shown once; stored only as a hash); model key pinned: ${MODEL_KEY:0:16}…"
+
+step "a non-DP baseline model (recorded as such; its download must be denied)"
+privtrain train --dataset patients --target class --no-dp --allow-non-private --epochs 1 \
+  --features examples/patients_features.yaml --config examples/train.yaml --name patients-nodp
+
+step "start the registry service on 127.0.0.1 (it holds the home; ana only has a token)"
+PORT="$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+URL="http://127.0.0.1:$PORT"
+privtrain serve --port "$PORT" > "$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+python - "$URL" <<'PY'
+import sys, time, httpx
+for _ in range(300):
+    try:
+        if httpx.get(sys.argv[1] + "/v1/health", timeout=1).status_code == 200:
+            print("service up at", sys.argv[1]); break
+    except httpx.TransportError:
+        time.sleep(0.2)
+else:
+    sys.exit("service did not start")
+PY
+
+step "ana fetches an allowed model: DP-trained, verified ε ≤ 10 (card checked client-side)"
+env -u PRIVTRAIN_PASSPHRASE PRIVTRAIN_TOKEN="$ANA_TOKEN" \
+  privtrain get model patients-class@v1 --server "$URL" --model-key "$MODEL_KEY" --out "$OUT/patients-class.pt"
+
+expect_denied() {
+  set +e; env -u PRIVTRAIN_PASSPHRASE PRIVTRAIN_TOKEN="$ANA_TOKEN" privtrain get "$@" --server "$URL"; rc=$?; set -e
+  [ "$rc" -eq 7 ] && echo "denied as expected (exit $rc)" || { echo "expected exit 7, got $rc"; exit 1; }
+}
+step "ana is denied the raw dataset and the non-DP model (nothing written)"
+expect_denied dataset adult --out "$WORK/adult.csv"
+expect_denied model patients-nodp --out "$WORK/nodp.pt"
+[ ! -e "$WORK/adult.csv" ] && [ ! -e "$WORK/nodp.pt" ] && echo "no file at --out"
+privtrain access check ana dataset.export dataset:adult || true
+privtrain access check ingest-svc dataset.export dataset:adult
+
+step "the decisions are in the audit log; the chain verifies"
+privtrain audit show -n 12
+privtrain audit verify
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+# ==== end of access control ===================================================================
+
+# ---- federated training (issue: federated) ------------------------------------------------
+step "federated: patients split across 3 site homes; 3 rounds of DP-SGD with HE aggregation on Flower's Deployment Engine"
+FED="$WORK/fed"
+privtrain fed local --dataset patients --target class --features examples/patients_features.yaml \
+  --sites 3 --aggregation he --rounds 3 --local-steps 5 --epsilon 1 --site-budget 4 --workdir "$FED"
+
+step "each site's own ledger holds the federated run"
+for i in 1 2 3; do
+  echo "site-$i:"
+  privtrain --home "$FED/site-$i/home" budget show patients
+done
+
+step "the federated model's signed card names every site's ε and the rounds"
+privtrain models verify federated@v1
+privtrain models show federated@v1 --json | python -c '
+import json, sys
+pred = json.load(sys.stdin)["card"]["predicate"]
+fed = pred["federated"]
+print("aggregation:", fed["aggregation"], "rounds:", fed["rounds_completed"])
+for s in pred["privacy"]["sites"]:
+    site, status, eps = s["site"], s["status"], s["epsilon"]
+    print(f"  {site}: {status}, ε={eps}")
+'
+# ---- end federated --------------------------------------------------------------------------
+
+# ---- pipeline and empirical audit (issue: pipeline & audit) ---------------------------------
+step "pipeline: ingest → DP train → empirical privacy audit → publish, as one declarative stage"
+python examples/data/make_patients.py --rows "${DEMO_PIPELINE_ROWS:-1500}" --out "$WORK/pipeline-patients.csv"
+export PIPELINE_PATIENTS_CSV="$WORK/pipeline-patients.csv" PIPELINE_OUT="$OUT"
+privtrain run examples/pipeline/pipeline.yaml
+
+step "rerun: inputs unchanged, every stage skipped, nothing charged twice"
+privtrain run examples/pipeline/pipeline.yaml --json | python -c '
+import json, sys
+r = json.load(sys.stdin)
+print({s["name"]: s["status"] for s in r["stages"]}, "ε spent:", r["epsilon_spent"])
+print("audit report:", *r["reports"])
+'
+# ---- end pipeline ---------------------------------------------------------------------------

@@ -6,3 +6,11 @@ ledger, every read gated and audited.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy: `import privtrain` stays cheap
+    if name == "Pipeline":
+        from privtrain.pipeline import Pipeline
+
+        return Pipeline
+    raise AttributeError(f"module 'privtrain' has no attribute {name!r}")

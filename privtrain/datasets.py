@@ -9,6 +9,7 @@ unreadable from then on, whatever copies of it exist.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,15 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
-from privtrain.catalog import DataKey, Dataset
+from privtrain.catalog import DataKey, Dataset, IntegrityHead
+from privtrain.catalog._integrity import dataset_versions, verify_group, verify_root
 from privtrain.crypto import SealedBlob, WrappedKey
-from privtrain.errors import BusyError, InputError, NotFoundError
+from privtrain.errors import (
+    BusyError,
+    InputError,
+    IntegrityError,
+    KeyAccessError,
+    NotFoundError,
+)
 from privtrain.workspace import Workspace
 
 SENSITIVITIES = ("raw", "deidentified")
+# Versions are positive 32-bit integers, written in ASCII digits.
+_VERSION = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -78,32 +88,55 @@ def dataset_context(dataset_id: str, name: str, version: int) -> dict[str, str |
     return {"kind": "dataset", "id": dataset_id, "name": name, "version": version}
 
 
-def check_name(name: str) -> None:
-    """InputError unless ``name`` is a valid dataset name."""
-    if not name or len(name) > 128 or not all(c.isalnum() or c in "-_." for c in name):
+def check_name(name: str, what: str = "dataset") -> None:
+    """InputError unless ``name`` is a valid dataset (or model) name: 1-128 ASCII letters,
+    digits, '-', '_' or '.'."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name) > 128
+        or not all((c.isascii() and c.isalnum()) or c in "-_." for c in name)
+    ):
         raise InputError(
-            f"invalid dataset name {name!r}: use 1-128 letters, digits, '-', '_' or '.'"
+            f"invalid {what} name {name!r}: use 1-128 ASCII letters, digits, '-', '_' or '.'"
         )
+
+
+def parse_ref(ref: str, what: str = "dataset") -> tuple[str, int | None]:
+    """``NAME`` -> (NAME, None); ``NAME@vN`` -> (NAME, N); InputError for anything else that
+    contains ``@v`` (a version must be 1-9 ASCII digits, at least 1)."""
+    if not isinstance(ref, str) or not ref:
+        raise InputError(f"empty {what} reference: expected NAME or NAME@vN")
+    if "@v" in ref:
+        name, _, v = ref.rpartition("@v")
+        if not _VERSION.fullmatch(v) or int(v) < 1 or not name:
+            raise InputError(
+                f"invalid {what} reference {ref!r}: expected NAME or NAME@vN "
+                "(N a version number from 1 to 999999999)"
+            )
+        return name, int(v)
+    return ref, None
 
 
 def _next_version(ws: Workspace, name: str) -> int:
     with ws.catalog.session() as s:
-        current = s.scalar(select(func.max(Dataset.version)).where(Dataset.name == name))
-    return (current or 0) + 1
+        return len(dataset_versions(s, name)) + 1
 
 
 @contextmanager
 def _staged_blob(ws: Workspace, name: str) -> Iterator[tuple[str, int, Path, dict[str, Any]]]:
     dataset_id = uuid.uuid4().hex
-    version = _next_version(ws, name)
     rel = f"blobs/{dataset_id}.ptb"
     dst = ws.blob_path(rel)
-    try:
-        yield dataset_id, version, dst, dataset_context(dataset_id, name, version)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            dst.unlink()
-        raise
+    # A key rotation waits until this blob's data key is registered (and vice versa).
+    with ws.key_use():
+        version = _next_version(ws, name)
+        try:
+            yield dataset_id, version, dst, dataset_context(dataset_id, name, version)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                dst.unlink()
+            raise
 
 
 def _register(
@@ -139,14 +172,16 @@ def _register(
         created_at=datetime.now(UTC),
         created_by=ws.settings.identity,
     )
-    key = DataKey(
-        file_id=sealed.file_id.hex(),
-        kek_id=sealed.wrapped_key.kek_id,
-        wrapped=sealed.wrapped_key.ciphertext,
-        created_at=datetime.now(UTC),
-    )
     try:
         with ws.write() as s:
+            # Under the KEK active now (a rotation since the blob was sealed re-wraps it here).
+            wrapped = ws.current_wrap(dst, sealed.wrapped_key)
+            key = DataKey(
+                file_id=sealed.file_id.hex(),
+                kek_id=wrapped.kek_id,
+                wrapped=wrapped.ciphertext,
+                created_at=datetime.now(UTC),
+            )
             s.add(row)
             s.add(key)
             s.flush()
@@ -243,26 +278,28 @@ def store_stream(
 
 
 def _parse_ref(ref: str) -> tuple[str, int | None]:
-    if "@v" in ref:
-        name, _, v = ref.rpartition("@v")
-        if not v.isdigit():
-            raise InputError(f"invalid dataset reference {ref!r}: expected NAME or NAME@vN")
-        return name, int(v)
-    return ref, None
+    return parse_ref(ref)
 
 
 def get(ws: Workspace, ref: str, *, include_shredded: bool = True) -> Dataset:
-    """Resolve ``NAME``, ``NAME@vN`` or a dataset id to a catalog row (latest version)."""
-    name, version = _parse_ref(ref)
+    """Resolve ``NAME``, ``NAME@vN`` or a dataset id to a catalog row (latest version).
+
+    Every version of the name is loaded and checked against its sealed head, so a deleted
+    newest version is an IntegrityError, never a silent roll-back to the one before."""
+    name, version = parse_ref(ref)
     with ws.catalog.session() as s:
-        q = select(Dataset).where((Dataset.name == name) | (Dataset.id == ref))
+        rows = dataset_versions(s, name)
+        if not rows and version is None:
+            by_id = s.get(Dataset, ref)
+            if by_id is not None:
+                rows = [r for r in dataset_versions(s, by_id.name) if r.id == ref]
         if version is not None:
-            q = select(Dataset).where(Dataset.name == name, Dataset.version == version)
+            rows = [r for r in rows if r.version == version]
         if not include_shredded:
-            q = q.where(Dataset.status == "active")
-        row = s.scalars(q.order_by(Dataset.version.desc())).first()
-        if row is None:
+            rows = [r for r in rows if r.status == "active"]
+        if not rows:
             raise NotFoundError(f"no dataset {ref!r} in the catalog (see `privtrain datasets ls`)")
+        row = rows[-1]
         s.expunge(row)
         return row
 
@@ -281,6 +318,13 @@ def deid_report(ws: Workspace, ref: str) -> dict[str, Any]:
 def list_datasets(ws: Workspace, *, all_versions: bool = True) -> list[DatasetInfo]:
     with ws.catalog.session() as s:
         rows = s.scalars(select(Dataset).order_by(Dataset.name, Dataset.version)).all()
+        by_name: dict[str, list[Dataset]] = {}
+        for r in rows:
+            by_name.setdefault(r.name, []).append(r)
+        heads = s.scalars(select(IntegrityHead.name).where(IntegrityHead.kind == "datasets"))
+        for name in sorted(set(by_name) | set(heads)):
+            verify_group(s, "datasets", name, by_name.get(name, []))
+        verify_root(s, "datasets")
         infos = [_info(r) for r in rows]
     if not all_versions:
         latest: dict[str, DatasetInfo] = {}
@@ -298,26 +342,50 @@ def _key_for(ws: Workspace, row: Dataset) -> WrappedKey:
         return WrappedKey(kek_id=key.kek_id, ciphertext=bytes(key.wrapped))
 
 
-def _readable(ws: Workspace, row: Dataset, action: str) -> WrappedKey:
-    from privtrain.errors import KeyAccessError
+class _Shredded(KeyAccessError):
+    """Reading a shredded dataset (audited with reason ``shredded``)."""
 
-    resource = f"dataset:{row.name}@v{row.version}"
+
+def _readable(ws: Workspace, row: Dataset, action: str) -> WrappedKey:
     key = _key_for(ws, row) if row.status == "active" else None
     if key is None:
-        ws.record(action, resource, decision="deny", details={"reason": "shredded"})
-        raise KeyAccessError(
+        raise _Shredded(
             f"dataset {row.name}@v{row.version} was shredded: its data key is destroyed and "
             "the blob can never be decrypted"
         )
     return key
 
 
+@contextmanager
+def audited_failure(ws: Workspace, action: str, resource: str) -> Iterator[None]:
+    """Record a read that failed on authentication or key access as a ``deny`` event (the
+    error goes on to the caller). For every read path of datasets and models."""
+    try:
+        yield
+    except (IntegrityError, KeyAccessError) as e:
+        reason = "shredded" if isinstance(e, _Shredded) else e.kind
+        with contextlib.suppress(Exception):  # never mask the original error
+            ws.record(
+                action,
+                resource,
+                decision="deny",
+                details={"reason": reason, "error": str(e)[:300]},
+            )
+        raise
+
+
 def export(ws: Workspace, ref: str, dst: Path) -> DatasetInfo:
-    """Decrypt a dataset to ``dst`` (written atomically after full verification)."""
-    row = get(ws, ref)
-    key = _readable(ws, row, "dataset.export")
-    ctx = dataset_context(row.id, row.name, row.version)
-    ws.cipher.decrypt_file(ws.blob_path(row.blob_path), Path(dst), key, expected_context=ctx)
+    """Decrypt a dataset to ``dst`` (written atomically after full verification: a killed
+    export leaves no partial plaintext, see BlobCipher.decrypt_file). Failed reads are
+    audited."""
+    with audited_failure(ws, "dataset.export", f"dataset:{ref}"):
+        row = get(ws, ref)
+    from privtrain.access import authorize  # the one authorizer (deny by default, audited)
+    authorize(ws, None, "dataset.export", f"dataset:{row.name}@v{row.version}")
+    with audited_failure(ws, "dataset.export", f"dataset:{row.name}@v{row.version}"):
+        key = _readable(ws, row, "dataset.export")
+        ctx = dataset_context(row.id, row.name, row.version)
+        ws.cipher.decrypt_file(ws.blob_path(row.blob_path), Path(dst), key, expected_context=ctx)
     ws.record(
         "dataset.export", f"dataset:{row.name}@v{row.version}", details={"dataset_id": row.id}
     )
@@ -327,11 +395,16 @@ def export(ws: Workspace, ref: str, dst: Path) -> DatasetInfo:
 def read_bytes(
     ws: Workspace, ref: str, *, purpose: str = "dataset.read"
 ) -> tuple[DatasetInfo, bytes]:
-    """Decrypt a dataset into memory (fully verified before returning); audited."""
-    row = get(ws, ref, include_shredded=True)
-    key = _readable(ws, row, purpose)
-    ctx = dataset_context(row.id, row.name, row.version)
-    data = ws.cipher.decrypt_bytes(ws.blob_path(row.blob_path), key, expected_context=ctx)
+    """Decrypt a dataset into memory (fully verified before returning); audited, failed
+    reads included."""
+    with audited_failure(ws, purpose, f"dataset:{ref}"):
+        row = get(ws, ref, include_shredded=True)
+    from privtrain.access import authorize  # the one authorizer (deny by default, audited)
+    authorize(ws, None, "dataset.read", f"dataset:{row.name}@v{row.version}")
+    with audited_failure(ws, purpose, f"dataset:{row.name}@v{row.version}"):
+        key = _readable(ws, row, purpose)
+        ctx = dataset_context(row.id, row.name, row.version)
+        data = ws.cipher.decrypt_bytes(ws.blob_path(row.blob_path), key, expected_context=ctx)
     ws.record(purpose, f"dataset:{row.name}@v{row.version}", details={"dataset_id": row.id})
     return _info(row), data
 
@@ -339,6 +412,8 @@ def read_bytes(
 def shred(ws: Workspace, ref: str) -> DatasetInfo:
     """Destroy the dataset's data key (crypto-shredding), then delete its blob file."""
     row = get(ws, ref)
+    from privtrain.access import authorize  # shredding: admins (and the custodian) only
+    authorize(ws, None, "dataset.shred", f"dataset:{row.name}@v{row.version}")
     if row.status == "shredded":
         raise NotFoundError(f"dataset {row.name}@v{row.version} is already shredded")
     with ws.write() as s:

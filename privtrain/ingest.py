@@ -65,9 +65,12 @@ class IngestResult:
         }
 
 
-def _load_policy(policy_path: Path | None) -> DeidPolicy:
+def _load_policy(policy_path: Path | str | None) -> DeidPolicy:
     from privtrain.deid import load_policy
+    from privtrain.deid._policy import PROFILES
 
+    if policy_path is not None and str(policy_path) in PROFILES:
+        return load_policy(str(policy_path))
     return load_policy(Path(policy_path) if policy_path is not None else None)
 
 
@@ -182,13 +185,16 @@ def ingest(
     keep_raw: bool = False,
     site: str = "local",
     progress: ProgressFn | None = None,
+    workers: int = 1,
 ) -> IngestResult:
     """De-identify ``path`` into the catalog as the ``deidentified`` dataset ``name``.
 
     - Without ``plan_path`` the plan is computed from the file (:func:`plan_file`) and stored
       with the dataset; with it, the pinned plan is used exactly as given (it must name the
       file's columns).
-    - ``policy_path``: a de-identification policy (default: the shipped one).
+    - ``policy_path``: a de-identification policy file or a shipped profile name
+      (``"pseudonymous"``); default: the shipped Safe Harbor profile.
+    - ``workers``: processes that scrub free text in parallel (each loads the spaCy model).
     - Pseudonyms are keyed by ``ws.keys.hmac_key(ws.settings.project)``: the same value gets
       the same token in every ingest under this keyring and project. The spaCy model is
       ``ws.settings.spacy_model`` (None: the library default).
@@ -243,6 +249,7 @@ def ingest(
             pseudonym_key=key,
             progress=deid_progress,
             engine=engine,
+            workers=workers,
         )
         columns = tap.output_columns()
         if columns is None:  # footer beyond the kept tail: names only, from the report
@@ -281,6 +288,8 @@ def ingest(
             "policy_sha256": done["report"]["policy_sha256"],
             "pseudonym_key_version": done["report"]["pseudonym_key_version"],
             "model_name": done["report"]["model_name"],
+            "profile": done["report"].get("profile"),
+            "workers": workers,
             "source_sha256": source_sha256,
         },
     )
@@ -331,6 +340,12 @@ def report_summary(report: dict[str, Any]) -> dict[str, Any]:
         "policy_sha256": report.get("policy_sha256"),
         "pseudonym_key_version": report.get("pseudonym_key_version"),
         "model_name": report.get("model_name"),
+        "profile": report.get("profile"),
+        "profile_keeps": report.get("profile_keeps", []),
+        "safe_harbor": [
+            {k: s.get(k) for k in ("key", "title", "found", "status", "handling")}
+            for s in report.get("safe_harbor", [])
+        ],
         "columns": [
             {
                 k: c.get(k)
@@ -344,6 +359,7 @@ def report_summary(report: dict[str, Any]) -> dict[str, Any]:
                     "changed",
                     "unparseable",
                     "spans",
+                    "flagged",
                 )
             }
             for c in report.get("columns", [])

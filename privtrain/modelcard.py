@@ -62,12 +62,19 @@ def sign(stmt: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
 def verify(
     envelope: dict[str, Any], public_key: Ed25519PublicKey, *, what: str = "model card"
 ) -> dict[str, Any]:
-    """Verify the envelope's signature and return the statement; IntegrityError otherwise."""
+    """Verify the envelope's signature and return the statement; IntegrityError otherwise
+    (also for a missing or malformed envelope: never an AttributeError)."""
+    if not isinstance(envelope, dict):
+        raise IntegrityError(f"{what}: model card is missing or not a DSSE envelope")
     try:
         if envelope.get("payloadType") != PAYLOAD_TYPE:
-            raise IntegrityError(f"{what}: unexpected payloadType {envelope.get('payloadType')!r}")
+            raise IntegrityError(
+                f"{what}: model card has unexpected payloadType {envelope.get('payloadType')!r}"
+            )
         payload = base64.b64decode(envelope["payload"], validate=True)
         sigs = envelope["signatures"]
+        if not isinstance(sigs, list):
+            raise TypeError("signatures")
     except (KeyError, TypeError, ValueError) as e:
         raise IntegrityError(f"{what}: malformed DSSE envelope ({e.__class__.__name__})") from e
     kid = key_id(public_key)
@@ -82,7 +89,11 @@ def verify(
             stmt = json.loads(payload)
         except ValueError as e:
             raise IntegrityError(f"{what}: signed payload is not JSON") from e
-        if stmt.get("_type") != STATEMENT_TYPE or stmt.get("predicateType") != PREDICATE_TYPE:
+        if (
+            not isinstance(stmt, dict)
+            or stmt.get("_type") != STATEMENT_TYPE
+            or stmt.get("predicateType") != PREDICATE_TYPE
+        ):
             raise IntegrityError(f"{what}: not a privtrain model-card statement")
         return stmt
     raise IntegrityError(f"{what}: no valid signature by the model-signing key {kid}")
@@ -90,6 +101,9 @@ def verify(
 
 def subject_digest(stmt: dict[str, Any]) -> str:
     try:
-        return stmt["subject"][0]["digest"]["sha256"]
+        digest = stmt["subject"][0]["digest"]["sha256"]
+        if not isinstance(digest, str):
+            raise TypeError("sha256")
+        return digest
     except (KeyError, IndexError, TypeError) as e:
         raise IntegrityError("model card statement has no sha256 subject") from e

@@ -61,10 +61,10 @@ def _env() -> dict[str, str]:
 
 
 def test_fresh_catalog_is_at_head(catalog: Catalog) -> None:
-    assert catalog.current_revision() == Catalog.head_revision() == "0002"
+    assert catalog.current_revision() == Catalog.head_revision() == "0005"
     catalog.check_revision()
     catalog.upgrade()  # idempotent
-    assert catalog.current_revision() == "0002"
+    assert catalog.current_revision() == "0005"
 
 
 def test_migrated_schema_matches_models(catalog: Catalog) -> None:
@@ -118,9 +118,23 @@ def test_upgrade_in_place_from_initial_revision(
     assert cat.current_revision() == "0001"
     with pytest.raises(ConfigError, match="revision 0001"):
         cat.check_revision()
-    with cat.session() as s:
-        s.add(_dataset("old", 1, id="d" * 32))
-        s.add(Budget(dataset_name="old", epsilon_total=3.0, delta=1e-5, updated_by="t"))
+    with cat.session() as s:  # rows as revision 0001 wrote them (today's ORM has more columns)
+        s.execute(
+            text(
+                "INSERT INTO datasets (id, name, version, site, sensitivity, status, schema_json, "
+                "blob_path, file_id, ciphertext_sha256, plaintext_bytes, source_name, "
+                "created_at, created_by) VALUES (:id, 'old', 1, 'local', 'deidentified', "
+                "'active', '{}', 'blobs/x.ptb', :fid, :sha, 123, 'adult.csv', "
+                "CURRENT_TIMESTAMP, 'tester')"
+            ),
+            {"id": "d" * 32, "fid": "f" * 64, "sha": "ab" * 32},
+        )
+        s.execute(
+            text(
+                "INSERT INTO budgets (dataset_name, epsilon_total, delta, updated_at, updated_by) "
+                "VALUES ('old', 3.0, 0.00001, CURRENT_TIMESTAMP, 't')"
+            )
+        )
         s.execute(
             text(
                 "INSERT INTO audit_events (seq, ts, actor, action, resource, decision, "
@@ -135,7 +149,7 @@ def test_upgrade_in_place_from_initial_revision(
 
     cat = Catalog(url)  # a newer privtrain opens the old home
     cat.upgrade()
-    assert cat.current_revision() == "0002"
+    assert cat.current_revision() == "0005"
     after = {i["name"] for i in inspect(cat.engine).get_indexes("audit_events")}
     assert {"ix_audit_events_resource", "ix_audit_events_action"} <= after
     with cat.session() as s:
@@ -182,7 +196,7 @@ def test_two_processes_upgrade_at_once(
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert [o.strip() for o, _ in outs] == ["0002", "0002"]
+    assert [o.strip() for o, _ in outs] == ["0005", "0005"]
 
 
 # ---------------------------------------------------------------- rows & types

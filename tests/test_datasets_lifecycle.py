@@ -189,15 +189,18 @@ def test_audit_verify_cli_names_the_broken_event(home: Path, tmp_path: Path) -> 
     cli(home, "datasets", "export", "a", "--out", str(tmp_path / "o.bin"))
     witness = tmp_path / "witness.json"
     cp = json.loads(cli(home, "audit", "export-checkpoint", "--out", str(witness), "--json").stdout)
-    assert cp["seq"] == 3 and witness.exists()
+    n = len(json.loads(cli(home, "audit", "show", "--json").stdout))
+    assert cp["seq"] == n >= 3 and witness.exists()
     cli(home, "audit", "verify", "--witness", str(witness))
 
     db = sqlite3.connect(home / "catalog.db")
-    with db:  # delete the newest event: only the exported witness can tell
-        db.execute("DELETE FROM audit_events WHERE seq = 3")
+    with db:  # delete the newest event: the witness and the sealed audit head both tell
+        db.execute("DELETE FROM audit_events WHERE seq = ?", (n,))
         db.execute("DELETE FROM audit_checkpoints")
     p = cli(home, "audit", "verify", "--witness", str(witness), check=False)
     assert p.returncode == 5, p.stderr
+    p = cli(home, "audit", "verify", check=False)
+    assert p.returncode == 5 and "sealed audit head" in p.stderr, p.stderr
     with db:  # edit an event in place
         db.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
     p = cli(home, "audit", "verify", check=False)

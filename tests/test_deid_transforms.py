@@ -27,6 +27,8 @@ from privtrain.deid._transforms import (
 )
 from privtrain.errors import ConfigError, KeyAccessError
 
+ROOT = Path(__file__).resolve().parent.parent
+
 KEY = PseudonymKey.from_tuple((3, b"k" * 32))
 OTHER = PseudonymKey.from_tuple((4, b"j" * 32))
 
@@ -164,9 +166,24 @@ def test_shipped_policy_copies_identical_and_valid():
     assert repo.is_file() and package.is_file()
     assert repo.read_bytes() == package.read_bytes()
     policy = load_policy()
-    assert policy.transform_for("direct", "PERSON").action == "pseudonymize"
-    assert policy.transform_for("direct", "NEVER_SEEN").action == "replace"  # default
+    # the default is the Safe Harbor profile: identifier columns removed, no pseudonyms
+    assert policy.profile == "safe-harbor" and policy.keeps == []
+    assert policy.transform_for("direct", "PERSON").action == "drop"
+    assert policy.transform_for("direct", "NEVER_SEEN").action == "drop"  # default
+    assert policy.transform_for("quasi", "GEO").action == "drop"
+    assert policy.transform_for("quasi", "REGION").action == "keep"
+    assert policy.transform_for("quasi", "ZIP").restricted_zip3
+    assert policy.transform_for("quasi", "BIRTH_DATE").top == 90
+    assert policy.text_transform("PERSON").action == "replace"
     assert policy.transform_for("quasi", "AGE").band == 10
+    pseudo = load_policy("pseudonymous")
+    assert pseudo.profile == "pseudonymous" and pseudo.keeps
+    assert pseudo.transform_for("direct", "PERSON").action == "pseudonymize"
+    assert pseudo.transform_for("direct", "NEVER_SEEN").action == "replace"
+    assert pseudo.transform_for("quasi", "GEO").action == "keep"
+    repo_p = ROOT / "policies" / "deid-pseudonymous.yaml"
+    pkg_p = ROOT / "privtrain" / "deid" / "profiles" / "deid-pseudonymous.yaml"
+    assert repo_p.read_bytes() == pkg_p.read_bytes()
     assert policy.transform_for("free_text", None).action == "scrub"
     assert policy.text_transform("DATE_TIME").action == "generalize"
     assert policy.detection.phone_regions[0] == "US"

@@ -165,7 +165,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     # deid plan: no home needed, nothing written but --out
     plan_out = plans / "plan.yaml"
-    p = cli(no_home, tmp, "deid", "plan", str(src), "--out", str(plan_out), cwd=plans)
+    # linkage (the same person, the same token) is what the opt-in pseudonymous profile keeps
+    p = cli(no_home, tmp, "deid", "plan", str(src), "--out", str(plan_out),
+            "--policy", "pseudonymous", cwd=plans)  # fmt: skip
     plan_run = {"stdout": p.stdout, "home_exists": no_home.exists(), "files": _files(plans)}
     plan = yaml.safe_load(plan_out.read_text())
     for c in plan["columns"]:
@@ -179,11 +181,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cli(home, tmp, "init")
     blocked = cli(
         home, tmp, "ingest", str(src), "--name", "patients", "--plan", str(pinned),
-        "--keep-raw", "--json", block_sockets=True,
+        "--keep-raw", "--json", "--policy", "pseudonymous", block_sockets=True,
     )  # fmt: skip
-    second = cli(home, tmp, "ingest", str(src_jsonl), "--name", "patients2", "--json")
+    second = cli(home, tmp, "ingest", str(src_jsonl), "--name", "patients2", "--json",
+                 "--policy", "pseudonymous")  # fmt: skip
+    # the default profile (Safe Harbor), through the CLI, with --workers
+    small = inp / "small.csv"
+    df.head(30).drop(columns=["note"]).to_csv(small, index=False)
+    safe = cli(home, tmp, "ingest", str(small), "--name", "patients-sh", "--workers", "2",
+               "--json")  # fmt: skip
     cli(home_b, tmp, "init")
-    other = cli(home_b, tmp, "ingest", str(few), "--name", "few", "--plan", str(few_plan))
+    other = cli(home_b, tmp, "ingest", str(few), "--name", "few", "--plan", str(few_plan),
+                "--policy", "pseudonymous")  # fmt: skip
 
     cli(home, tmp, "datasets", "export", "patients", "--out", str(exp / "patients.parquet"))
     cli(home, tmp, "datasets", "export", "patients2", "--out", str(exp / "patients2.parquet"))
@@ -193,7 +202,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "root": root, "home": home, "home_b": home_b, "tmp": tmp, "exp": exp, "src": src,
         "df": df, "shuffled": shuffled, "ids": ids, "plan_run": plan_run, "pinned": plan,
         "blocked": blocked, "first": json.loads(blocked.stdout),
-        "second": json.loads(second.stdout), "other": other,
+        "second": json.loads(second.stdout), "other": other, "safe": json.loads(safe.stdout),
     }  # fmt: skip
 
 
@@ -331,6 +340,24 @@ def test_deid_report_html_and_summary(world: dict[str, Any]) -> None:
     assert miss.returncode == 4 and "no de-identification report" in miss.stderr
 
 
+def test_default_profile_is_safe_harbor(world: dict[str, Any]) -> None:
+    home, tmp = world["home"], world["tmp"]
+    summary = world["safe"]["summary"]
+    assert summary["profile"] == "safe-harbor" and summary["profile_keeps"] == []
+    assert [h["key"] for h in summary["safe_harbor"]] == list("ABCDEFGHIJKLMNOPQR")
+    cols = {c["name"]: c for c in summary["columns"]}
+    for direct in ("name", "email", "phone", "ssn", "address"):
+        assert cols[direct]["in_output"] is False, direct
+    schema = world["safe"]["dataset"]["schema"]
+    assert "name" not in schema["columns"] and schema["columns"]["fnlwgt"] == "int64"
+    plain = cli(home, tmp, "deid", "report", "patients-sh").stdout
+    assert "profile safe-harbor" in plain and "Safe Harbor" in plain and "(R)" in plain
+    html = world["root"] / "sh.html"
+    cli(home, tmp, "deid", "report", "patients-sh", "--html", str(html))
+    page = html.read_text(encoding="utf-8")
+    assert "Safe Harbor identifier classes" in page and "Profile: safe-harbor" in page
+
+
 def test_keep_raw_and_audit(world: dict[str, Any]) -> None:
     raw = world["first"]["raw"]
     assert raw["ref"] == "patients-raw@v1" and raw["sensitivity"] == "raw"
@@ -338,10 +365,17 @@ def test_keep_raw_and_audit(world: dict[str, Any]) -> None:
 
     home, tmp = world["home"], world["tmp"]
     listed = json.loads(cli(home, tmp, "datasets", "ls", "--json").stdout)
-    assert sorted(d["ref"] for d in listed) == ["patients-raw@v1", "patients2@v1", "patients@v1"]
+    assert sorted(d["ref"] for d in listed) == [
+        "patients-raw@v1", "patients-sh@v1", "patients2@v1", "patients@v1"
+    ]  # fmt: skip
     events = json.loads(cli(home, tmp, "audit", "show", "--json", "-n", "0").stdout)
     ingests = [e for e in events if e["action"] == "dataset.ingest"]
-    assert [e["resource"] for e in ingests] == ["dataset:patients@v1", "dataset:patients2@v1"]
+    assert [e["resource"] for e in ingests] == [
+        "dataset:patients@v1", "dataset:patients2@v1", "dataset:patients-sh@v1"
+    ]  # fmt: skip
+    assert ingests[0]["details"]["profile"] == "pseudonymous"
+    assert ingests[2]["details"]["profile"] == "safe-harbor"
+    assert ingests[2]["details"]["workers"] == 2
     d = ingests[0]["details"]
     assert d["rows"] == ROWS and d["columns_in"] == 22 and d["plan_source"] == "pinned"
     assert d["plan_sha256"] == world["first"]["plan_sha256"]

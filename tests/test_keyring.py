@@ -349,3 +349,32 @@ def test_no_key_material_or_passphrase_in_clear(path: Path) -> None:
     info = repr(ring.describe()) + repr(ring)
     for s in secrets:
         assert s.hex() not in info and base64.b64encode(s).decode() not in info
+
+
+def test_mac_keys_are_created_once_and_persisted(path: Path) -> None:
+    ring = LocalKeyring.create(path, PASS)
+    k = ring.mac_key("catalog")
+    assert len(k) == 32 and k != ring.mac_key("audit")
+    assert LocalKeyring.open(path, PASS).mac_key("catalog") == k
+    assert ring.describe()["mac"] == ["audit", "catalog"]
+    assert k not in path.read_bytes()
+    with pytest.raises(InputError):
+        ring.mac_key("Bad Purpose")
+
+
+def test_undo_rotate_restores_the_previous_kek(path: Path) -> None:
+    ring = LocalKeyring.create(path, PASS)
+    w = ring.wrap(b"k" * 32, b"a")
+    new = ring.rotate()
+    assert ring.live_kek_ids() == ["kek-0001", new]
+    ring.undo_rotate(new, "kek-0001")
+    assert ring.active_kek_id() == "kek-0001" and ring.live_kek_ids() == ["kek-0001"]
+    assert LocalKeyring.open(path, PASS).unwrap(w, b"a") == b"k" * 32
+    with pytest.raises(ConflictError):
+        ring.undo_rotate(new, "kek-0001")
+
+
+def test_non_utf8_passphrase_is_an_input_error(path: Path) -> None:
+    LocalKeyring.create(path, PASS)
+    with pytest.raises(InputError, match="UTF-8"):
+        LocalKeyring.open(path, "pass\udcffword")

@@ -60,10 +60,10 @@ def test_train_charges_ledger_and_signs_card(ws: Workspace) -> None:
     led = Ledger(ws.catalog)
     led.set_budget("adult", 3.0, 1e-5)
     seen: list[int] = []
-    res = training.train(ws, _opts(), progress=lambda step, total, loss, eps: seen.append(step))
+    res = training.train(ws, _opts(), progress=lambda step, total, eps: seen.append(step))
     assert seen and seen[-1] == res["steps"]
     assert 0 < res["epsilon"] <= 1.0 + 1e-6
-    assert res["quality"]["accuracy"] > 0.70
+    assert res["quality"]["release"] == "gaussian"  # DP release, charged in the history
     st = led.status("adult")
     assert st.committed_runs == 1 and st.reserved_runs == 0
     assert st.epsilon_spent == pytest.approx(res["epsilon"], rel=1e-3)
@@ -73,6 +73,8 @@ def test_train_charges_ledger_and_signs_card(ws: Workspace) -> None:
     assert card["datasets"][0]["ciphertext_sha256"] == datasets.show(ws, "adult").ciphertext_sha256
     for k in ("accuracy", "recall", "f1", "auc"):
         assert k in card["quality"]
+    assert "n_train" not in card["quality"]
+    assert card["privacy"]["history"][-1] == [20.0, 1.0, 1]  # the metrics release
     assert card["compute"]["cpu_seconds"] > 0
 
 
@@ -89,7 +91,7 @@ def test_overspend_refused_and_nothing_charged(ws: Workspace) -> None:
     assert len(models.list_models(ws)) == 1
 
 
-def test_failed_training_releases_reservation(ws: Workspace) -> None:
+def test_failed_training_before_any_step_is_released(ws: Workspace) -> None:
     Ledger(ws.catalog).set_budget("adult", 3.0, 1e-5)
     with pytest.raises(Exception):  # noqa: B017 - any failure; what matters is the ledger after
         training.train(ws, _opts(overrides={"model": "no_such_module:factory"}))
@@ -173,7 +175,7 @@ def test_edited_card_or_model_bytes_fail_verify(ws: Workspace, tmp_path: Path) -
 
 def _start_long_run(ws: Workspace, tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
     cfg = tmp_path / "train.yaml"
-    cfg.write_text("epochs: 20\nbatch_size: 64\nhidden: [64]\ncheckpoint_every: 50\n")
+    cfg.write_text("epochs: 8\nbatch_size: 64\nhidden: [64]\ncheckpoint_every: 50\n")
     return subprocess.Popen(
         [
             sys.executable,
@@ -201,7 +203,7 @@ def _start_long_run(ws: Workspace, tmp_path: Path, env: dict[str, str]) -> subpr
 def _kill_after_checkpoint(ws: Workspace, p: subprocess.Popen) -> str:
     led = Ledger(ws.catalog)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # CLI start-up and calibration on a loaded host
         while True:
             assert p.poll() is None, p.stderr.read()
             assert time.monotonic() < deadline, "no checkpoint was written"
@@ -216,6 +218,7 @@ def _kill_after_checkpoint(ws: Workspace, p: subprocess.Popen) -> str:
     return reserved[0]["run_id"]
 
 
+@pytest.mark.slow  # two CLI training runs in subprocesses, killed and resumed
 def test_killed_training_is_recoverable_or_released(ws: Workspace, tmp_path: Path) -> None:
     led = Ledger(ws.catalog)
     led.set_budget("adult", 5.0, 1e-5)
@@ -251,16 +254,23 @@ def test_killed_training_is_recoverable_or_released(ws: Workspace, tmp_path: Pat
     st = led.status("adult")
     assert st.committed_runs == 1 and st.reserved_runs == 0
     committed = led.history("adult")[0]
-    assert committed["history"] == planned  # resumed to the planned end, charged in full
+    # Charged every step that ran: the steps before the kill (recorded write-ahead) plus the
+    # ones the resume repeated after the checkpoint — never fewer than the planned total.
+    sgd = [h for h in committed["history"] if h[1] < 1.0]
+    assert sum(h[2] for h in sgd) >= planned[0][2]
+    assert committed["history"][-1] == [20.0, 1.0, 1]
     assert not training.checkpoint_dir(ws, run_id).exists()
     models.verify(ws, res["model"])
 
-    # A second killed run, released instead of resumed: its checkpoint is destroyed.
+    # A second killed run, settled instead of resumed: charged the steps it recorded as
+    # executed (at least the 50 before its checkpoint), its checkpoint destroyed.
     run2 = _kill_after_checkpoint(ws, _start_long_run(ws, tmp_path, env))
     out = json.loads(cli("budget", "reconcile", "--release", "--json").stdout)
-    assert [(o["run_id"], o["action"]) for o in out] == [(run2, "released")]
+    assert [(o["run_id"], o["action"]) for o in out] == [(run2, "charged")]
     st = led.status("adult")
-    assert st.committed_runs == 1 and st.reserved_runs == 0
+    assert st.committed_runs == 2 and st.reserved_runs == 0
+    r2 = next(r for r in led.history("adult") if r["run_id"] == run2)
+    assert r2["failed"] and r2["model_id"] is None and r2["history"][0][2] >= 50
     assert not training.checkpoint_dir(ws, run2).exists()
 
 
@@ -304,7 +314,7 @@ def test_dp_feature_statistics_are_charged_to_the_ledger(ws: Workspace, tmp_path
     led.set_budget("adult", 3.0, 1e-5)
     res = training.train(ws, _opts(features_path=spec, epsilon=1.5))
     run = led.history("adult")[0]
-    assert len(run["history"]) == 2 and run["history"][0][1] == 1.0  # stats + DP-SGD
+    assert len(run["history"]) == 3 and run["history"][0][1] == 1.0  # stats, DP-SGD, metrics
     assert run["history"][0][2] == 4  # one Gaussian histogram per hinted column
     card = models.verified_card(ws, res["model"])
     assert card["privacy"]["feature_statistics"] == "dp"

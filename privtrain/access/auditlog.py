@@ -9,6 +9,16 @@ Chain
     ``BEGIN IMMEDIATE``; PostgreSQL: ``LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE``),
     so concurrent appenders -- threads or processes -- never fork the chain.
 
+Event MACs
+    Every event also stores ``mac = HMAC-SHA256(audit MAC key, "privtrain/audit-event/v1" ||
+    hash_i)`` (raw 32-byte hash), the key being the keyring's ``audit`` MAC key. Rewriting an
+    event -- and re-hashing the chain after it -- needs that key, so the events after the last
+    signed checkpoint (the "tail") are authenticated too. With a sealed catalog the newest
+    ``(seq, hash)`` is also kept in the sealed head ``integrity_heads(audit, head)``, so
+    deleting the newest events is caught as well; an append refuses to extend a chain whose
+    tail does not match that head. A checkpoint is only signed over events whose chain and
+    MACs verify.
+
 Checkpoints
     Every ``checkpoint_every`` events the appender signs (Ed25519) the canonical JSON
     ``{first_seq, seq, head_hash, event_hashes}`` -- ``event_hashes`` lists every hash in the
@@ -28,6 +38,7 @@ What goes into ``details``
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Mapping
@@ -46,7 +57,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from privtrain._io import atomic_write_bytes
-from privtrain.catalog import AuditCheckpoint, AuditEvent, Catalog
+from privtrain.catalog import AuditCheckpoint, AuditEvent, Catalog, IntegrityHead
 from privtrain.errors import ConfigError, InputError, IntegrityError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -54,6 +65,8 @@ log = logging.getLogger(__name__)
 GENESIS_HASH = "0" * 64
 DECISIONS = ("allow", "deny", "info")
 CHECKPOINT_FORMAT = "privtrain-audit-checkpoint/1"
+MAC_LABEL = b"privtrain/audit-event/v1"
+HEAD_KEY = ("audit", "head")
 
 _MAX_LEN = {"actor": 255, "action": 255, "resource": 1024}
 # Field names that hold secrets; refused anywhere inside ``details`` (case-insensitive).
@@ -96,6 +109,15 @@ def event_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
     return hashlib.sha256(
         bytes.fromhex(prev_hash) + canonical_json(body).encode("utf-8")
     ).hexdigest()
+
+
+def event_mac(key: bytes, event_hash_hex: str) -> str:
+    """``HMAC-SHA256(key, MAC_LABEL || hash)`` as hex (``hash``: the event's raw digest)."""
+    return hmac.new(key, MAC_LABEL + bytes.fromhex(event_hash_hex), hashlib.sha256).hexdigest()
+
+
+def _b(value: Any) -> bytes:
+    return str(value).encode("utf-8", "surrogatepass")
 
 
 def _public_hex(key: Ed25519PublicKey) -> str:
@@ -153,7 +175,9 @@ class AuditVerifyReport:
     a signed checkpoint (None when no event is implicated, e.g. a forged checkpoint, whose
     seq is then in ``checkpoint_seq``). ``kind`` is one of ``gap``, ``prev_hash``, ``hash``,
     ``missing``, ``checkpoint_mismatch``, ``checkpoint_signature``, ``checkpoint_key``,
-    ``checkpoint_payload``, ``checkpoint_window``, ``unsigned_tail``, ``witness_format``.
+    ``checkpoint_payload``, ``checkpoint_window``, ``unsigned_tail``, ``witness_format``,
+    ``mac`` (an event's MAC is missing or wrong), ``head`` (the newest events differ from the
+    sealed head: deleted or rewritten).
     """
 
     ok: bool
@@ -204,7 +228,17 @@ class AuditLog:
 
     ``signer`` (from ``KeyProvider.signing_key("audit")``) signs checkpoints; without it,
     events are still chained but no checkpoint is written (the next append that has a signer
-    covers all pending events). Use the same ``checkpoint_every`` for writing and verifying.
+    covers all pending events). ``mac_key`` (``KeyProvider.mac_key("audit")``) authenticates
+    every event as it is appended; with it, :meth:`verify` requires every event's MAC. Use
+    the same ``checkpoint_every`` for writing and verifying.
+
+    Appending is the API for every component that records a decision::
+
+        audit.append(actor=..., action="dataset.read", resource="dataset:NAME@v1",
+                     decision="allow" | "deny" | "info", details={...}, session=None)
+
+    ``session`` joins the caller's write transaction (append last: the log stays locked until
+    that transaction ends); without it the event commits on its own.
     """
 
     def __init__(
@@ -212,12 +246,19 @@ class AuditLog:
         catalog: Catalog,
         signer: Ed25519PrivateKey | None = None,
         checkpoint_every: int = 64,
+        mac_key: bytes | None = None,
     ) -> None:
         if int(checkpoint_every) < 1:
             raise ConfigError("audit checkpoint_every must be >= 1")
+        if mac_key is not None and len(mac_key) != 32:
+            raise ConfigError("the audit MAC key must be 32 bytes")
         self.catalog = catalog
         self._signer = signer
+        self._mac_key = bytes(mac_key) if mac_key is not None else None
         self.checkpoint_every = int(checkpoint_every)
+
+    def _sealed_head(self) -> bool:
+        return getattr(self.catalog, "sealer", None) is not None
 
     # ------------------------------------------------------------------ writing
     def _lock(self, s: Session) -> None:
@@ -270,12 +311,33 @@ class AuditLog:
         details: dict[str, Any],
         details_json: str,
     ) -> dict[str, Any]:
+        s.flush()  # the caller's rows (and their sealed heads) first: one lock order for all
         self._lock(s)
         head = s.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+            select(AuditEvent.seq, AuditEvent.hash, AuditEvent.mac)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
         ).first()
         seq = int(head.seq) + 1 if head else 1
         prev = head.hash if head else GENESIS_HASH
+        sealed_head = None
+        if self._sealed_head():
+            sealed_head = s.get(
+                IntegrityHead, HEAD_KEY, with_for_update=True, populate_existing=True
+            )
+            if sealed_head is not None and (
+                int(sealed_head.count) != seq - 1 or sealed_head.acc != prev
+            ):
+                raise IntegrityError(
+                    f"audit log: the newest stored event ({seq - 1}) is not the sealed head "
+                    f"({sealed_head.count}): events were deleted or rewritten; nothing is "
+                    "appended (run `privtrain audit verify`)"
+                )
+            if sealed_head is None and head is not None and head.mac is not None:
+                raise IntegrityError(
+                    "audit log: the sealed audit head is missing (deleted?); nothing is "
+                    "appended (run `privtrain audit verify`)"
+                )
         event = {
             "seq": seq,
             "ts": _now_iso(),
@@ -297,8 +359,14 @@ class AuditLog:
                 details_json=details_json,
                 prev_hash=prev,
                 hash=h,
+                mac=event_mac(self._mac_key, h) if self._mac_key is not None else None,
             )
         )
+        if self._sealed_head():
+            if sealed_head is None:
+                s.add(IntegrityHead(kind=HEAD_KEY[0], name=HEAD_KEY[1], count=seq, acc=h))
+            else:
+                sealed_head.count, sealed_head.acc = seq, h
         s.flush()
         if self._signer is not None:
             last_cp = self._last_checkpoint(s)
@@ -336,10 +404,14 @@ class AuditLog:
                     ok = event_hash(prev, _row_event(ev)) == ev.hash
                 except ValueError:
                     ok = False
+            if ok and self._mac_key is not None:
+                ok = ev.mac is not None and hmac.compare_digest(
+                    _b(ev.mac), event_mac(self._mac_key, ev.hash).encode()
+                )
             if not ok:
                 log.error(
-                    "audit chain does not verify at seq %d; checkpoint %d not signed "
-                    "(run `privtrain audit verify`)",
+                    "audit chain or event MAC does not verify at seq %d; checkpoint %d not "
+                    "signed (run `privtrain audit verify`)",
                     expected,
                     seq,
                 )
@@ -525,6 +597,17 @@ class AuditLog:
                             "hash",
                             f"event {ev.seq}: stored hash does not match its content (edited)",
                         )
+                    elif self._mac_key is not None and (
+                        ev.mac is None
+                        or not hmac.compare_digest(_b(ev.mac), event_mac(self._mac_key, h).encode())
+                    ):
+                        found = _Problem(
+                            ev.seq,
+                            "mac",
+                            f"event {ev.seq}: MAC "
+                            + ("missing" if ev.mac is None else "does not verify")
+                            + " (edited or inserted without the audit key)",
+                        )
                     if found is not None:
                         problems.append(found)
                         chain_broken = True
@@ -534,6 +617,36 @@ class AuditLog:
                 n_events += 1
                 head_seq, head_hash = ev.seq, ev.hash
             s.expunge_all()
+            if self._sealed_head():
+                head_mac_ok = True
+                try:
+                    sealed = s.get(IntegrityHead, HEAD_KEY)
+                    sealed_pair = (int(sealed.count), sealed.acc) if sealed is not None else None
+                except IntegrityError:
+                    head_mac_ok, sealed_pair = False, None
+                if not head_mac_ok:
+                    problems.append(
+                        _Problem(None, "head", "the sealed audit head was edited", order=1)
+                    )
+                elif sealed_pair is not None and sealed_pair != (head_seq, head_hash):
+                    problems.append(
+                        _Problem(
+                            min(head_seq, sealed_pair[0]) + 1,
+                            "head",
+                            f"the newest event is {head_seq} but the sealed audit head says "
+                            f"{sealed_pair[0]}: the newest events were deleted or rewritten",
+                            order=1,
+                        )
+                    )
+                elif sealed_pair is None and n_events and self._mac_key is not None:
+                    problems.append(
+                        _Problem(
+                            None,
+                            "head",
+                            "the sealed audit head is missing (deleted?)",
+                            order=1,
+                        )
+                    )
 
         trusted = 0
         reference_key = expected_key

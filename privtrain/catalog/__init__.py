@@ -11,15 +11,24 @@ managed only by the Alembic migrations shipped in this package::
 
 The catalog never holds secrets in clear: data keys are stored wrapped by a key-encryption
 key, and audit details must not carry key material or PII (see privtrain.access.auditlog).
+
+Rows the ledger and the registry compute from are authenticated: with a
+:class:`RowSealer` attached (``cat.attach_sealer(RowSealer(key))``, done by the workspace),
+every session seals them on flush and verifies them on load, and readers check whole groups
+against sealed heads (privtrain.catalog._integrity).
 """
 
+from privtrain.catalog import _integrity  # noqa: F401  (registers the sealing hooks)
 from privtrain.catalog._db import Catalog
+from privtrain.catalog._integrity import RowSealer
 from privtrain.catalog._models import (
+    AccessToken,
     AuditCheckpoint,
     AuditEvent,
     Budget,
     DataKey,
     Dataset,
+    IntegrityHead,
     Model,
     Principal,
     Run,
@@ -29,15 +38,18 @@ from privtrain.catalog._models import (
 )
 
 __all__ = [
+    "AccessToken",
     "AuditCheckpoint",
     "AuditEvent",
     "Budget",
     "Catalog",
     "DataKey",
     "Dataset",
+    "IntegrityHead",
     "Model",
     "Principal",
     "Run",
+    "RowSealer",
     "RunDataset",
     "new_id",
     "utcnow",

@@ -122,6 +122,12 @@ class Catalog:
         else:
             self._write_engine = self.engine
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        # Row sealing (privtrain.catalog._integrity): set by the workspace from the keyring.
+        self.sealer: Any = None
+
+    def attach_sealer(self, sealer: Any) -> None:
+        """Seal rows on write and verify them on read in every later session."""
+        self.sealer = sealer
 
     # ------------------------------------------------------------------ engines
     def _sqlite_engine(self, u: URL) -> Engine:
@@ -243,10 +249,15 @@ class Catalog:
 
     # ------------------------------------------------------------------ sessions
     @contextmanager
-    def _scope(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+    def _scope(self, factory: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
+        from privtrain.catalog._integrity import SEALER_KEY, WRITE_KEY
+
         with self._guard():
-            s = factory()
+            s = factory(info={SEALER_KEY: self.sealer, WRITE_KEY: write})
             try:
+                if not write and self.sealer is not None and self.dialect_name == "postgresql":
+                    # Verifying a sealed group compares rows with their head: one snapshot.
+                    s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 yield s
                 s.commit()
             except BaseException:
@@ -263,9 +274,11 @@ class Catalog:
         """A unit of work: commits on success, rolls back on error.
 
         On SQLite this is a deferred transaction: fine for reads and for writes that do not
-        depend on what they read. For read-modify-write use :meth:`write_transaction`.
+        depend on what they read. For read-modify-write use :meth:`write_transaction`. With a
+        sealer attached, PostgreSQL runs it at REPEATABLE READ (one snapshot, so a sealed
+        group and its head are read consistently; a conflicting write raises BusyError).
         """
-        with self._scope(self._sessions) as s:
+        with self._scope(self._sessions, write=False) as s:
             yield s
 
     @contextmanager
@@ -276,7 +289,7 @@ class Catalog:
         raises ``BusyError``). PostgreSQL: an ordinary transaction; lock the rows you read
         with ``select(...).with_for_update()``.
         """
-        with self._scope(self._write_sessions) as s:
+        with self._scope(self._write_sessions, write=True) as s:
             if self.dialect_name == "sqlite":
                 s.connection()  # start the transaction (BEGIN IMMEDIATE) now
             yield s

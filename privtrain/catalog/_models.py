@@ -116,6 +116,8 @@ class Dataset(Base):
     source_name: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(255))
+    # Migration 0003: HMAC-SHA256 over the row (privtrain.catalog._integrity).
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     @property
     def ref(self) -> str:
@@ -149,6 +151,8 @@ class Budget(Base):
     delta: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(255))
+    # Migration 0003: HMAC-SHA256 over the row (privtrain.catalog._integrity).
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Run(Base):
@@ -175,8 +179,13 @@ class Run(Base):
     owner_pid: Mapped[int] = mapped_column(Integer)
     owner_host: Mapped[str] = mapped_column(String(255))
     meta_json: Mapped[Any] = mapped_column(JSON, default=dict)
+    # Migration 0003: HMAC-SHA256 over the row (privtrain.catalog._integrity).
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Migration 0004: what the run has executed (or is about to execute) on the rows, recorded
+    # write-ahead; the least a failed or killed run is charged.
+    executed_json: Mapped[Any | None] = mapped_column(NullableJSON, nullable=True)
 
 
 class RunDataset(Base):
@@ -190,6 +199,8 @@ class RunDataset(Base):
     dataset_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     dataset_name: Mapped[str] = mapped_column(String(255), index=True)
     dataset_version: Mapped[int] = mapped_column(Integer)
+    # Migration 0003: HMAC-SHA256 over the row (privtrain.catalog._integrity).
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Model(Base):
@@ -213,6 +224,8 @@ class Model(Base):
     file_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(255))
+    # Migration 0003: HMAC-SHA256 over the row (privtrain.catalog._integrity).
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     @property
     def ref(self) -> str:
@@ -230,6 +243,30 @@ class Principal(Base):
     roles_json: Mapped[Any] = mapped_column(JSON, default=list)
     attributes_json: Mapped[Any] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Added by migration 0005 (access control). ``mac``: HMAC over the row (privtrain.access).
+    kind: Mapped[str] = mapped_column(String(16), default="user")
+    site: Mapped[str] = mapped_column(String(255), default="local")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    mac: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AccessToken(Base):
+    """A bearer token of a principal: only its SHA-256 is stored; ``mac`` authenticates the row."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scope_json: Mapped[Any] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class AuditEvent(Base):
@@ -253,11 +290,27 @@ class AuditEvent(Base):
     details_json: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Migration 0003: HMAC-SHA256 under the keyring's "audit" MAC key over ``hash``.
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 # Added by migration 0002 (so the models and the migrated schema match).
 Index("ix_audit_events_action", AuditEvent.action)
 Index("ix_audit_events_resource", AuditEvent.resource)
+
+
+class IntegrityHead(Base):
+    """A sealed head (migration 0003): the number of rows in a group and a keyed sum over
+    their MACs, so that a deleted, replayed or hidden row is detected
+    (privtrain.catalog._integrity)."""
+
+    __tablename__ = "integrity_heads"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    acc: Mapped[str] = mapped_column(String(64))
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditCheckpoint(Base):
@@ -276,12 +329,14 @@ class AuditCheckpoint(Base):
 
 
 __all__ = [
+    "AccessToken",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "Budget",
     "DataKey",
     "Dataset",
+    "IntegrityHead",
     "Model",
     "Principal",
     "Run",

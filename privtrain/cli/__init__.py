@@ -58,7 +58,9 @@ def _register() -> None:
     app.add_typer(_datasets.app, name="datasets", help="Encrypted datasets in the catalog.")
     app.add_typer(_keys.app, name="keys", help="Key-encryption keys.")
     app.add_typer(_audit.app, name="audit", help="The tamper-evident audit log.")
-    for name in ("_deid", "_train"):
+    # Optional command groups: each module's register(app) adds its commands; a module that
+    # is not present is skipped.
+    for name in ("_deid", "_train", "_features", "_access", "_fed", "_pipeline"):
         try:
             mod = __import__(f"privtrain.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -22,6 +22,7 @@ class CliState:
     home: str | None = None
     catalog_url: str | None = None
     identity: str | None = None
+    sealing: bool = False  # `keys seal-catalog`: open an old, not yet sealed catalog
     _settings: Settings | None = field(default=None, repr=False)
     _ws: Any = field(default=None, repr=False)
 
@@ -48,9 +49,10 @@ class CliState:
         if self._ws is None:
             from privtrain.workspace import Workspace
 
+            os.umask(0o077)  # whatever privtrain creates is private to its user
             s = self.settings()
             s.require_initialized()
-            self._ws = Workspace.open(s, self.passphrase())
+            self._ws = Workspace.open(s, self.passphrase(), sealing=self.sealing)
         return self._ws
 
 

@@ -15,7 +15,10 @@ from privtrain.cli._common import console, console_err, emit_json, human_bytes, 
 
 JSON = typer.Option(False, "--json", help="machine-readable output")
 POLICY = typer.Option(
-    None, "--policy", help="de-identification policy YAML (default: the shipped policies/deid.yaml)"
+    None,
+    "--policy",
+    help="de-identification policy YAML, or a shipped profile name: safe-harbor (the default, "
+    "policies/deid.yaml) or pseudonymous (keeps linkable pseudonyms and city; not Safe Harbor)",
 )
 
 deid_app = typer.Typer(no_args_is_help=True)
@@ -38,6 +41,9 @@ def ingest(
         False, "--keep-raw", help="also store FILE itself, encrypted, as the raw dataset NAME-raw"
     ),
     site: str = typer.Option("local", "--site", help="site that holds the data"),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1, help="processes that scrub free text in parallel"
+    ),
     json_out: bool = JSON,
 ) -> None:
     """De-identify FILE into the catalog as a `deidentified` dataset (encrypted Parquet).
@@ -80,6 +86,7 @@ def ingest(
             keep_raw=keep_raw,
             site=site,
             progress=progress,
+            workers=workers,
         )
     if json_out:
         emit_json(result.to_dict())
@@ -93,6 +100,7 @@ def ingest(
         highlight=False,
     )
     console.print(
+        f"profile: {rep.get('profile') or '-'}; "
         f"plan: {result.plan_source} (sha256 {result.plan_sha256[:16]}); "
         f"report: privtrain deid report {info.ref} [--html FILE]",
         highlight=False,
@@ -166,12 +174,26 @@ def _print_summary(ref: str, s: dict[str, Any]) -> None:
         f"[bold]{ref}[/]: {s['rows']:,} rows from {s['source_name']} ({s['source_format']}), "
         f"{s['columns_in']} -> {s['columns_out']} columns; spaCy model {s['model_name'] or '-'}; "
         f"plan {str(s['plan_sha256'])[:16]}, policy {str(s['policy_sha256'])[:16]}, "
-        f"pseudonym key v{s['pseudonym_key_version']}",
+        f"pseudonym key v{s['pseudonym_key_version']}; profile {s.get('profile') or '-'}",
         highlight=False,
     )
+    if s.get("profile_keeps"):
+        console.print("keeps (not Safe Harbor): " + "; ".join(s["profile_keeps"]), highlight=False)
+    if s.get("safe_harbor"):
+        table(
+            "HIPAA Safe Harbor identifier classes (45 CFR 164.514(b)(2))",
+            ["class", "identifiers", "found", "handling", "status"],
+            [
+                [f"({h['key']})", h["title"], h["found"], "\n".join(h["handling"]), h["status"]]
+                for h in s["safe_harbor"]
+            ],
+        )
     table(
         "columns",
-        ["column", "class", "entity", "action", "non-null", "changed", "unparseable", "spans"],
+        [
+            "column", "class", "entity", "action", "non-null", "changed", "unparseable", "spans",
+            "caught by value check",
+        ],  # fmt: skip
         [
             [
                 c["name"],
@@ -182,6 +204,7 @@ def _print_summary(ref: str, s: dict[str, Any]) -> None:
                 c["changed"],
                 c["unparseable"],
                 ", ".join(f"{e}: {n}" for e, n in sorted((c["spans"] or {}).items())),
+                ", ".join(f"{e}: {n}" for e, n in sorted((c.get("flagged") or {}).items())),
             ]
             for c in s["columns"]
         ],

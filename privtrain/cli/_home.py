@@ -14,8 +14,11 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         """Create a new home: passphrase-protected keyring, catalog, audit log."""
+        import os
+
         from privtrain.workspace import Workspace
 
+        os.umask(0o077)  # the home and everything in it private to its user
         st = state(ctx)
         s = st.settings()
         ws = Workspace.init(s, st.passphrase(confirm=True))

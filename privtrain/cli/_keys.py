@@ -26,3 +26,53 @@ def rotate(
             f"{res['rewrapped']} data keys re-wrapped"
             + ("; old KEK destroyed" if res["old_retired"] else "")
         )
+
+
+@app.command("passphrase")
+def passphrase(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Change the keyring passphrase (re-keys the keyring under the current KDF profile).
+
+    The new passphrase comes from PRIVTRAIN_NEW_PASSPHRASE or is asked for twice."""
+    import os
+
+    from privtrain.errors import ConfigError
+
+    st = state(ctx)
+    ws = st.workspace()
+    new = os.environ.get("PRIVTRAIN_NEW_PASSPHRASE")
+    if new is None:
+        if not os.isatty(0):
+            raise ConfigError(
+                "no new passphrase: set PRIVTRAIN_NEW_PASSPHRASE or run interactively"
+            )
+        new = typer.prompt("new keyring passphrase", hide_input=True, confirmation_prompt=True)
+    ws.change_passphrase(new)
+    if json_out:
+        emit_json({"changed": True})
+    else:
+        console.print("keyring passphrase changed; old keyring backups keep the old one")
+
+
+@app.command("seal-catalog")
+def seal_catalog(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Authenticate (MAC) every row of a catalog written by an older privtrain, once.
+
+    Run it only right after upgrading, after checking the catalog: whatever it holds now
+    becomes authenticated. Refused when the catalog was sealed before."""
+    st = state(ctx)
+    st.sealing = True
+    ws = st.workspace()
+    res = ws.seal_catalog()
+    if json_out:
+        emit_json(res)
+    else:
+        console.print(
+            f"sealed {sum(res['rows'].values())} catalog rows and {res['audit_events']} audit "
+            "events"
+        )

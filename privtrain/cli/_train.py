@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -41,7 +42,14 @@ def train(
     name: str = typer.Option(None, "--name", help="model name (default: DATASET-TARGET)"),
     no_dp: bool = typer.Option(False, "--no-dp", help="non-private baseline (gated)"),
     allow_non_private: bool = typer.Option(
-        False, "--allow-non-private", help="confirm a --no-dp run; its model can't be exported"
+        False,
+        "--allow-non-private",
+        help="confirm a --no-dp run: the dataset's spend becomes ε=∞; its model can't be exported",
+    ),
+    exact_metrics: bool = typer.Option(
+        False,
+        "--exact-metrics",
+        help="put EXACT held-out metrics on the card (not DP; audited, stated on the card)",
     ),
     resume: str = typer.Option(
         None, "--resume", help="resume killed run RUN_ID from its encrypted checkpoint"
@@ -67,26 +75,27 @@ def train(
         model_name=name,
         no_dp=no_dp,
         allow_non_private=allow_non_private,
+        exact_metrics=exact_metrics,
     )
+    # Steps and ε only: a loss on private rows would be a free, noise-free statistic.
     with Progress(
         TextColumn("[bold]training[/]"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} steps"),
-        TextColumn("loss {task.fields[loss]:.4f}  ε {task.fields[eps]}"),
+        TextColumn("ε {task.fields[eps]}"),
         TimeRemainingColumn(),
         console=console,
         disable=json_out,
         transient=True,
     ) as bar:
-        task = bar.add_task("train", total=None, loss=float("nan"), eps="-")
+        task = bar.add_task("train", total=None, eps="-")
 
-        def progress(step: int, total: int, loss: float, eps: float | None) -> None:
+        def progress(step: int, total: int, eps: float | None) -> None:
             bar.update(
                 task,
                 completed=step,
                 total=total,
-                loss=loss,
-                eps="-" if eps is None else f"{eps:.3f}",
+                eps="-" if eps is None else ("∞" if math.isinf(eps) else f"{eps:.3f}"),
             )
 
         if resume is not None:
@@ -97,10 +106,19 @@ def train(
         emit_json(res)
         return
     q = res["quality"]
-    eps = "non-private" if res["non_private"] else f"ε={res['epsilon']:.3f}, δ={res['delta']:g}"
+    eps = (
+        "non-private: the dataset's spend is now ε=∞"
+        if res["non_private"]
+        else f"ε={res['epsilon']:.3f}, δ={res['delta']:g}"
+    )
+
+    def fmt(v: object) -> str:
+        return "n/a" if v is None else f"{v:.4f}"
+
+    how = {"gaussian": "DP release", "none": "none"}.get(q.get("release"), "EXACT, not DP")
     console.print(
         f"trained [bold]{res['model']}[/] on {res['dataset']} ({eps}); held-out accuracy "
-        f"{q.get('accuracy', float('nan')):.4f}, AUC {q.get('auc', float('nan')):.4f}"
+        f"{fmt(q.get('accuracy'))}, AUC {fmt(q.get('auc'))} ({how})"
     )
 
 
@@ -137,6 +155,8 @@ def budget_show(
     if json_out:
         emit_json([s.to_dict() for s in sts] if not dataset else sts[0].to_dict())
         return
+    from privtrain.ledger import format_epsilon
+
     table(
         "privacy budgets",
         ["dataset", "budget ε", "δ", "spent ε", "spent+reserved ε", "remaining ε", "runs"],
@@ -145,8 +165,8 @@ def budget_show(
                 s.dataset,
                 f"{s.epsilon_total:g}",
                 f"{s.delta:g}",
-                f"{s.epsilon_spent:.4f}",
-                f"{s.epsilon_reserved:.4f}",
+                format_epsilon(s.epsilon_spent),
+                format_epsilon(s.epsilon_reserved),
                 f"{s.remaining:.4f}",
                 f"{s.committed_runs} committed, {s.reserved_runs} reserved",
             ]
@@ -167,18 +187,23 @@ def budget_history(
     if json_out:
         emit_json(runs)
         return
+    from privtrain.ledger import format_epsilon
+
+    def eps(v: object) -> str:
+        return format_epsilon(None if v is None else float(v))  # type: ignore[arg-type]
+
     table(
         f"runs on {dataset}",
         ["run", "status", "kind", "created", "history (σ, q, steps)", "ε planned", "ε actual"],
         [
             [
                 r["run_id"][:12],
-                r["status"],
+                r["status"] + (" (failed)" if r.get("failed") else ""),
                 r["kind"],
                 (r["created_at"] or "")[:19],
                 str(r["history"]),
-                f"{r['epsilon_planned'] or 0:.4f}",
-                "" if r["epsilon_actual"] is None else f"{r['epsilon_actual']:.4f}",
+                eps(r["epsilon_planned"] or 0.0),
+                eps(r["epsilon_actual"]),
             ]
             for r in runs
         ],
@@ -189,15 +214,16 @@ def budget_history(
 def budget_reconcile(
     ctx: typer.Context,
     release: bool = typer.Option(
-        False, "--release", help="also release killed runs that could be resumed"
+        False, "--release", help="also settle killed runs that could be resumed"
     ),
     json_out: bool = JSON,
 ) -> None:
     """Settle reservations of runs whose process died (killed training).
 
     A killed run that left an encrypted checkpoint stays reserved (still counted) and is
-    listed as recoverable: resume it with `privtrain train --resume RUN_ID`, or release it
-    with --release. Others are released."""
+    listed as recoverable: resume it with `privtrain train --resume RUN_ID`, or settle it
+    with --release. Others are settled: charged the steps they recorded as executed, or
+    released if they executed nothing."""
     from privtrain import training
 
     out = training.reconcile(state(ctx).workspace(), release_recoverable=release)
@@ -207,6 +233,10 @@ def budget_reconcile(
     for o in out:
         if o["action"] == "released":
             console.print(f"released {o['run_id']} (process {o['owner']} is gone)")
+        elif o["action"] == "charged":
+            console.print(
+                f"charged {o['run_id']} for the steps it executed (process {o['owner']} is gone)"
+            )
         elif o["action"] == "recoverable":
             console.print(
                 f"run {o['run_id']} is recoverable: `privtrain train --resume {o['run_id']}` "
@@ -235,7 +265,8 @@ def budget_report(
 # -- models ---------------------------------------------------------------------------------
 @models_app.command("ls")
 def models_ls(ctx: typer.Context, json_out: bool = JSON) -> None:
-    """List models."""
+    """List models; every fact shown comes from the model's verified card (exit 5 if the
+    catalog disagrees with it)."""
     from privtrain import models
 
     infos = models.list_models(state(ctx).workspace())
@@ -248,7 +279,7 @@ def models_ls(ctx: typer.Context, json_out: bool = JSON) -> None:
         [
             [
                 m.ref,
-                "non-private" if m.epsilon is None else f"{m.epsilon:.4f}",
+                "non-private" if m.non_private or m.epsilon is None else f"{m.epsilon:.4f}",
                 m.delta,
                 m.accountant,
                 ", ".join(f"{d['name']}@v{d['version']}" for d in m.datasets),

@@ -73,6 +73,9 @@ PROFILES: dict[str, dict[int, tuple[int, int, int]]] = {
 LABEL_PAYLOAD_KEY = b"privtrain/PTK1/payload-key"
 LABEL_CHECK = b"privtrain/PTK1/passphrase-check"
 LABEL_KEK_AAD = b"privtrain/PTK1/kek\x00"
+# Passphrases shorter than this are refused when a keyring is created or re-keyed through
+# privtrain's verbs (Workspace.init, Workspace.change_passphrase).
+MIN_PASSPHRASE_CHARS = 12
 
 _KEK_ID = re.compile(r"^kek-(\d{4,9})$")
 _PURPOSE = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
@@ -110,8 +113,19 @@ def _check_kdf_params(kdf: int, p1: int, p2: int, p3: int) -> bool:
     return False
 
 
+def _passphrase_bytes(passphrase: str) -> bytes:
+    """The passphrase as NFC-normalised UTF-8; InputError (one line) when it is not text (e.g.
+    an environment variable holding bytes that are not UTF-8)."""
+    try:
+        return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "keyring passphrase is not valid UTF-8 text (check PRIVTRAIN_PASSPHRASE's encoding)"
+        ) from None
+
+
 def _kdf(kdf: int, p1: int, p2: int, p3: int, salt: bytes, passphrase: str) -> bytes:
-    secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    secret = _passphrase_bytes(passphrase)
     if kdf == KDF_ARGON2ID:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
@@ -193,6 +207,10 @@ def _validate_doc(doc: Any, path: Path) -> dict[str, Any]:
         for versions in doc["hmac"].values():
             if not all(k.isdigit() and len(_unb64(v["key"])) == 32 for k, v in versions.items()):
                 raise ValueError("hmac")
+        if not all(len(_unb64(v["key"])) == 32 for v in doc.get("mac", {}).values()):
+            raise ValueError("mac")
+        if not all(isinstance(v, str) for v in doc.get("flags", {}).values()):
+            raise ValueError("flags")
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise IntegrityError(f"keyring {path} is corrupt: payload field {e} is invalid") from None
     return doc
@@ -248,6 +266,7 @@ class LocalKeyring(KeyProvider):
             "retired_keks": {},
             "signing": {},
             "hmac": {},
+            "mac": {},
         }
         _atomic_write(path, sealer.seal(_dump(doc)), exclusive=True)
         log.info("created keyring %s (kdf %s)", path, _KDF_NAMES[sealer.kdf])
@@ -264,7 +283,11 @@ class LocalKeyring(KeyProvider):
             raise InputError("keyring passphrase must be a string")
         weak = any(a < b for a, b in zip(params, PROFILES["default"][kdf], strict=True))
         if weak and _profile_name() != "fast":
-            log.warning("keyring %s uses weak test-only KDF parameters; re-key it", path)
+            log.warning(
+                "keyring %s uses weak test-only KDF parameters; re-key it with "
+                "`privtrain keys passphrase` (without PRIVTRAIN_KDF_PROFILE set)",
+                path,
+            )
         try:
             master = _kdf(kdf, *params, salt, passphrase)
         except UnsupportedAlgorithm:
@@ -330,11 +353,20 @@ class LocalKeyring(KeyProvider):
                 found = fn(self._doc)
             return found
 
+    def refresh(self) -> None:
+        """Re-read the keyring file (another process may have rotated or retired a KEK)."""
+        self._refresh()
+
     # ---------------------------------------------------------------- KEKs
 
     def active_kek_id(self) -> str:
         with self._lock:
             return str(self._doc["active_kek"])
+
+    def live_kek_ids(self) -> list[str]:
+        """Ids of the KEKs not yet retired (the active one included), oldest first."""
+        with self._lock:
+            return sorted(self._doc["keks"])
 
     @staticmethod
     def _kek_aad(kek_id: str, aad: bytes) -> bytes:
@@ -405,6 +437,29 @@ class LocalKeyring(KeyProvider):
         log.info("keyring %s: rotated; active key-encryption key is now %s", self._path, new_id)
         return new_id
 
+    def undo_rotate(self, new_id: str, previous_id: str) -> None:
+        """Undo :meth:`rotate` after a rotation failed before any data key was re-wrapped:
+        ``previous_id`` becomes active again and ``new_id`` is destroyed. Refused unless
+        ``new_id`` is the active KEK and ``previous_id`` is still live."""
+
+        def fn(doc: dict[str, Any]) -> None:
+            if doc["active_kek"] != new_id or previous_id not in doc["keks"]:
+                raise ConflictError(
+                    f"cannot undo rotation to {new_id}: the keyring {self._path} changed since"
+                )
+            doc["active_kek"] = previous_id
+            entry = doc["keks"].pop(new_id)
+            doc["retired_keks"][new_id] = {
+                "created_at": entry.get("created_at"),
+                "retired_at": _now(),
+                "unused": True,
+            }
+
+        self._mutate(fn)
+        with self._lock:
+            self._aeads.pop(new_id, None)
+        log.info("keyring %s: rotation to %s undone; %s active", self._path, new_id, previous_id)
+
     def retire(self, kek_id: str) -> None:
         """Destroy an old (non-active) KEK: every data key wrapped only by it is shredded.
 
@@ -445,6 +500,50 @@ class LocalKeyring(KeyProvider):
 
             entry = self._mutate(fn)
         return Ed25519PrivateKey.from_private_bytes(_unb64(entry["seed"]))
+
+    # ---------------------------------------------------------------- MAC keys
+
+    def mac_key(self, purpose: str) -> bytes:
+        """A 32-byte HMAC-SHA256 key for authenticating records (``"catalog"`` rows,
+        ``"audit"`` events); created on first use, persisted in the keyring, never on disk
+        in clear."""
+        if not isinstance(purpose, str) or not _PURPOSE.match(purpose):
+            raise InputError(f"MAC key purpose {purpose!r} must match [a-z][a-z0-9._-]*")
+        entry = self._lookup(lambda d: d.get("mac", {}).get(purpose))
+        if entry is None:
+
+            def fn(doc: dict[str, Any]) -> dict[str, str]:
+                macs = doc.setdefault("mac", {})
+                if purpose not in macs:  # another process may have won the race
+                    macs[purpose] = {"key": _b64(os.urandom(32)), "created_at": _now()}
+                    log.info("keyring %s: created MAC key for %s", self._path, purpose)
+                return macs[purpose]  # type: ignore[no-any-return]
+
+            entry = self._mutate(fn)
+        return _unb64(entry["key"])
+
+    # ---------------------------------------------------------------- flags
+
+    def flag(self, name: str) -> str | None:
+        """When ``name`` was set (ISO time), or None. Flags are facts the catalog cannot be
+        trusted to keep, e.g. ``catalog-sealed``: the catalog's rows are authenticated."""
+        with self._lock:
+            found = self._doc.get("flags", {}).get(name)
+        if found is None:
+            self._refresh()
+            with self._lock:
+                found = self._doc.get("flags", {}).get(name)
+        return found
+
+    def set_flag(self, name: str) -> None:
+        """Record ``name`` (idempotent)."""
+        if not isinstance(name, str) or not _PURPOSE.match(name):
+            raise InputError(f"flag name {name!r} must match [a-z][a-z0-9._-]*")
+
+        def fn(doc: dict[str, Any]) -> None:
+            doc.setdefault("flags", {}).setdefault(name, _now())
+
+        self._mutate(fn)
 
     # ---------------------------------------------------------------- pseudonym keys
 
@@ -515,6 +614,8 @@ class LocalKeyring(KeyProvider):
             for versions in doc["hmac"].values():
                 for entry in versions.values():
                     yield _unb64(entry["key"])
+            for entry in doc.get("mac", {}).values():
+                yield _unb64(entry["key"])
 
     def describe(self) -> dict[str, Any]:
         """Non-secret metadata: KDF, KEK ids and dates, signing public keys, HMAC versions."""
@@ -544,6 +645,7 @@ class LocalKeyring(KeyProvider):
                 ],
                 "signing": signing,
                 "hmac": {p: sorted(int(v) for v in vs) for p, vs in doc["hmac"].items()},
+                "mac": sorted(doc.get("mac", {})),
             }
 
 

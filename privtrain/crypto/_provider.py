@@ -54,3 +54,8 @@ class KeyProvider(Protocol):
     def hmac_key(self, project: str, version: int | None = None) -> tuple[int, bytes]:
         """(version, key) of a project's pseudonym key; None = latest, created on first use."""
         ...
+
+    def mac_key(self, purpose: str) -> bytes:
+        """32-byte HMAC-SHA256 key for ``purpose`` ("catalog" rows, "audit" events); created
+        on first use, persisted."""
+        ...

@@ -164,12 +164,26 @@ def _fadvise_sequential(fd: int) -> None:
 
 
 class _TempOut:
-    """A temp file next to ``dst``; ``commit`` fsyncs and renames it into place."""
+    """A temp file next to ``dst``; ``commit`` fsyncs and renames it into place.
 
-    def __init__(self, dst: Path) -> None:
+    ``anonymous`` (for plaintext: decryption targets) uses an unnamed ``O_TMPFILE`` inode
+    where the filesystem supports it: until ``commit`` links it into place it has no name, so
+    a process killed mid-way (even by SIGKILL) leaves no partial plaintext behind. Elsewhere
+    it falls back to a named 0600 temp file, removed on every failure path."""
+
+    def __init__(self, dst: Path, *, anonymous: bool = False) -> None:
         self.dst = dst
+        self.tmp = ""
         if not dst.parent.is_dir():
             raise NotFoundError(f"directory {dst.parent} for {dst.name} does not exist")
+        flag = getattr(os, "O_TMPFILE", 0)
+        if anonymous and flag and os.path.isdir("/proc/self/fd"):
+            try:
+                self.fd = os.open(dst.parent, flag | os.O_WRONLY, 0o600)
+                self._open = True
+                return
+            except OSError:  # filesystem without O_TMPFILE: a named temp file instead
+                pass
         try:
             self.fd, self.tmp = tempfile.mkstemp(
                 prefix=f".{dst.name}.", suffix=".ptb-tmp", dir=dst.parent
@@ -181,6 +195,21 @@ class _TempOut:
     def commit(self) -> None:
         try:
             os.fsync(self.fd)
+            if not self.tmp:  # name the anonymous inode (a fresh name), then rename it
+                named = tempfile.mktemp(prefix=f".{self.dst.name}.", suffix=".ptb-tmp",
+                                        dir=self.dst.parent)  # fmt: skip
+                # linkat(AT_SYMLINK_FOLLOW) through /proc (a dir fd makes Python use linkat)
+                dfd = os.open(self.dst.parent, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.link(
+                        f"/proc/self/fd/{self.fd}",
+                        os.path.basename(named),
+                        dst_dir_fd=dfd,
+                        follow_symlinks=True,
+                    )
+                finally:
+                    os.close(dfd)
+                self.tmp = named
             os.close(self.fd)
             self._open = False
             os.replace(self.tmp, self.dst)
@@ -194,8 +223,9 @@ class _TempOut:
             self._open = False
             with contextlib.suppress(OSError):
                 os.close(self.fd)
-        with contextlib.suppress(OSError):
-            os.unlink(self.tmp)
+        if self.tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
 
 
 # ------------------------------------------------------------------------------ sinks
@@ -726,7 +756,7 @@ class BlobCipher:
         holder: list[_TempOut] = []
 
         def sink_for(seg: int, body: int) -> _Sink:
-            out = _TempOut(dst)
+            out = _TempOut(dst, anonymous=True)
             holder.append(out)
             return _make_sink(out.fd, None, seg, body >= _THREAD_MIN_BYTES)
 

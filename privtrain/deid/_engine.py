@@ -15,8 +15,14 @@ runs title-cased and e-mail addresses, long digit runs and already-known row val
 (fewer tokens, fewer false NER hits on numbers).
 
 After presidio: spans under the score threshold go, NER dates that are durations or bare
-years and NER names that are acronyms go, and overlaps are resolved (structure-checked
+years and NER names that are acronyms go, guessed names and places that are medical terms
+and guessed dates that are clinical values go (:mod:`privtrain.deid._clinical`), a name the
+model cut short gets its given name back, and overlaps are resolved (structure-checked
 entities and known row values win over NER guesses; same-type overlaps merge).
+
+Recognizers added for HIPAA Safe Harbor (:mod:`privtrain.deid._hipaa`, extras ``hipaa`` and
+``scripts``): ids after their keyword, VINs/MBIs/UDIs, ZIP codes, dates without a year, ages
+over 89, and names in CJK, Arabic and other scripts, in lower case or alone on a line.
 """
 
 from __future__ import annotations
@@ -43,6 +49,17 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from privtrain.deid import _offline  # noqa: F401  (imported by the package first, too)
+from privtrain.deid._clinical import extend_name_left, keep_clinical
+from privtrain.deid._hipaa import (
+    HIPAA_ENTITIES,
+    ContextIdRecognizer,
+    OldAgeRecognizer,
+    PartialDateRecognizer,
+    ScriptNameRecognizer,
+    StructuredIdRecognizer,
+    ZipRecognizer,
+    lowercase_name,
+)
 from privtrain.deid._policy import DEFAULT_PHONE_REGIONS
 from privtrain.deid._recognizers import (
     CardNumberRecognizer,
@@ -96,7 +113,10 @@ NER_MODEL_CONFIGURATION: dict = {
 }
 
 #: privtrain's additions to presidio's recognizers (each can be switched off for ablations).
-EXTRAS = ("intl_phone", "street_address", "names", "national_ids", "cards", "dates", "caps")
+EXTRAS = (
+    "intl_phone", "street_address", "names", "national_ids", "cards", "dates", "caps", "hipaa",
+    "scripts", "medical",
+)  # fmt: skip
 
 
 def resolve_model_name(model_name: str | None = None) -> str:
@@ -217,14 +237,24 @@ _NOT_PERSON = frozenset(
 )
 
 
+_TRAILING_LABEL = re.compile(
+    r"[ \t]+(?:BP|HR|RR|DOB|MRN|SSN|ID|Tel|Phone|Fax|Email|Dr|MD|RN|Pt|PT)\.?$"
+)
+
+
 def _keep_ner_span(entity: str, s: str) -> bool:
     if entity == "DATE_TIME":
         # durations ("3 days"), ages ("45-year-old"), bare years and weekdays are not dates
         # that identify anyone; a day+month, a month+year or a numeric date is.
         return bool(_SPECIFIC_DATE.search(s))
     if entity in ("PERSON", "LOCATION"):
-        if not any(c.isupper() for c in s) or "@" in s or any(c.isdigit() for c in s):
+        if "@" in s or any(c.isdigit() for c in s):
             return False
+        if not any(c.isupper() for c in s):
+            # scripts without case (CJK, Arabic, Hebrew) and lower-case "john smith" stay
+            uncased = any(c.isalpha() and not c.islower() for c in s)
+            if not uncased and not (entity == "PERSON" and lowercase_name(s)):
+                return False
         if s.isupper() and len(s) <= 5 and " " not in s:
             return False  # acronyms: SSN, DOB, NINO, ER
         return s.strip().lower() not in _NOT_PERSON
@@ -235,7 +265,7 @@ def _keep_ner_span(entity: str, s: str) -> bool:
 #: over NER guesses.
 _STRUCTURED = frozenset(
     {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN", "UK_NINO",
-     "PHONE_NUMBER", "URL", "MAC_ADDRESS", "CRYPTO", "UUID"}
+     "PHONE_NUMBER", "URL", "MAC_ADDRESS", "CRYPTO", "UUID", *HIPAA_ENTITIES} - {"AGE", "ZIP"}
 )  # fmt: skip
 
 
@@ -304,7 +334,10 @@ def resolve_overlaps(spans: Iterable[DetectedSpan], text: str) -> list[DetectedS
                 s += 1
             while e > s and not text[e - 1].isalnum():
                 e -= 1
-            if (e - s) * 2 >= length and sum(c.isalnum() for c in text[s:e]) >= 2:
+            # a leftover is kept when it is at least half the span or a word or more: for
+            # de-identification a fragment of a name or address is still part of it
+            alnum = sum(c.isalnum() for c in text[s:e])
+            if ((e - s) * 2 >= length and alnum >= 2) or alnum >= 3:
                 accepted.append(
                     DetectedSpan(s, e, sp.entity, sp.score, sp.recognizer, sp.canonical)
                 )
@@ -458,6 +491,14 @@ class DeidEngine:
             registry.add_recognizer(MonthDateRecognizer())
         if "street_address" in self.extras:
             registry.add_recognizer(StreetAddressRecognizer())
+        if "hipaa" in self.extras:
+            registry.add_recognizer(ContextIdRecognizer())
+            registry.add_recognizer(StructuredIdRecognizer())
+            registry.add_recognizer(ZipRecognizer())
+            registry.add_recognizer(PartialDateRecognizer())
+            registry.add_recognizer(OldAgeRecognizer())
+        if "scripts" in self.extras:
+            registry.add_recognizer(ScriptNameRecognizer())
         if "names" in self.extras:
             registry.add_recognizer(ContextNameRecognizer())
             registry.add_recognizer(LastFirstNameRecognizer())
@@ -546,12 +587,25 @@ class DeidEngine:
                 rec = meta.get(RecognizerResult.RECOGNIZER_NAME_KEY, "")
                 start, end = r.start, r.end
                 if rec == "SpacyRecognizer":
+                    if r.entity_type in ("PERSON", "LOCATION") and "\n" in text[start:end]:
+                        # a name does not run on into the next line ("Delia Seidel\nKenlaan 4")
+                        end = text.index("\n", start)
                     while end > start and text[end - 1] in " \t\n,:;":
                         end -= 1
+                    if r.entity_type == "PERSON":  # "Özdal Duran BP" -> "Özdal Duran"
+                        m = _TRAILING_LABEL.search(text, start, end)
+                        if m and m.start() > start:
+                            end = m.start()
                     while start < end and text[start] in " \t\n,:;.(":
                         start += 1
                     if end <= start or not _keep_ner_span(r.entity_type, text[start:end]):
                         continue
+                if "medical" in self.extras and not keep_clinical(
+                    r.entity_type, rec, text, start, end
+                ):
+                    continue
+                if r.entity_type == "PERSON" and "names" in self.extras:
+                    start = extend_name_left(text, start)
                 spans.append(DetectedSpan(start, end, r.entity_type, r.score, rec))
             spans.extend(found[i])
             out.append(resolve_overlaps(spans, text))

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from privtrain._io import atomic_write_text, read_yaml_mapping
+from privtrain.deid._hipaa import value_entity as hipaa_value_entity
 from privtrain.deid._policy import DeidPolicy, Transform
 from privtrain.deid._recognizers import StreetAddressRecognizer, _card_prefix_ok, _luhn_ok
 from privtrain.deid._source import TableSource
@@ -26,9 +27,11 @@ Kind = Literal["direct", "quasi", "free_text", "safe"]
 #: Entities a direct-identifier column can hold (others are allowed: custom IDs).
 DIRECT_ENTITIES = (
     "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "UK_NINO", "CREDIT_CARD", "IBAN_CODE",
-    "IP_ADDRESS", "URL", "STREET_ADDRESS", "ID",
+    "IP_ADDRESS", "URL", "STREET_ADDRESS", "ID", "MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_ID",
+    "ACCOUNT_NUMBER", "LICENSE_NUMBER", "VEHICLE_ID", "DEVICE_ID", "BIOMETRIC_ID", "FAX_NUMBER",
 )  # fmt: skip
-QUASI_ENTITIES = ("AGE", "DATE", "ZIP", "GENDER", "GEO")
+#: GEO: city, county, town (below a state); REGION: state, province, country.
+QUASI_ENTITIES = ("AGE", "DATE", "BIRTH_DATE", "ZIP", "GENDER", "GEO", "REGION")
 _TEXT_ACTIONS = {"scrub", "drop", "keep", "redact", "replace"}
 
 
@@ -155,27 +158,45 @@ _HINTS: list[tuple[str, Kind, str | None, bool]] = [
     (r"ip|ip_?address|ipv4|ipv6|ip_addr", "direct", "IP_ADDRESS", True),
     (r"ssn|social_security(_number|_no)?|soc_sec", "direct", "US_SSN", True),
     (r"nino|ni_number|national_insurance(_number|_no)?", "direct", "UK_NINO", True),
-    (r"phone|telephone|tel|mobile|cell|cellphone|fax|phone_number|contact_number", "direct",
+    (r"fax|fax_number|fax_no", "direct", "FAX_NUMBER", True),
+    (r"phone|telephone|tel|mobile|cell|cellphone|phone_number|contact_number", "direct",
      "PHONE_NUMBER", True),
+    (r"vin|license_plate|licence_plate|plate|plate_number|number_plate|vehicle(_id)?|"
+     r"registration_plate|chassis", "direct", "VEHICLE_ID", True),
+    (r"serial|serial_number|serial_no|device(_id|_serial|_identifier)?|udi|implant(_id)?|imei",
+     "direct", "DEVICE_ID", True),
+    (r"biometric(_id)?|fingerprint(_id)?|retina(l)?(_scan)?(_id)?|iris(_scan)?(_id)?|"
+     r"voice_?print(_id)?|palm_?print|face_?template", "direct", "BIOMETRIC_ID", True),
+    (r"mrn|medical_record(_number|_no)?|chart(_number|_no)?|hospital_number|patient_id",
+     "direct", "MEDICAL_RECORD_NUMBER", True),
+    (r"mbi|hicn|member(_id|_number|_no)|subscriber(_id|_number)|beneficiary(_id|_number)?|"
+     r"health_plan(_id|_number)?|plan_id|insurance(_id|_number|_no)|policy(_number|_no|_id)|"
+     r"medicare(_id|_number)?|medicaid(_id|_number)?", "direct", "HEALTH_PLAN_ID", True),
+    (r"account(_number|_no|_id)?|acct(_no|_number)?|bank_account|routing_number", "direct",
+     "ACCOUNT_NUMBER", True),
+    (r"licen[cs]e(_number|_no|_id)?|certificate(_number|_no|_id)?|cert(_no|_number)?|"
+     r"dea(_number)?|npi|passport(_number|_no)?|permit(_number|_no)?", "direct",
+     "LICENSE_NUMBER", True),
     (r"credit_?card(_number)?|card_number|cc_number|pan", "direct", "CREDIT_CARD", True),
     (r"iban", "direct", "IBAN_CODE", True),
     (r"url|website|homepage", "direct", "URL", True),
     (r"zip|zip_?code|postcode|post_code|postal_code|postal", "quasi", "ZIP", True),
     (r"address(_line_?\d?)?|street|addr", "direct", "STREET_ADDRESS", True),
-    (r"dob|birth_?date|date_of_birth|birthday|born|birth", "quasi", "DATE", True),
+    (r"dob|birth_?date|date_of_birth|birthday|born|birth|birth_year|year_of_birth", "quasi",
+     "BIRTH_DATE", True),
     (r"age|age_years|age_at_\w+", "quasi", "AGE", True),
     (r"gender|sex", "quasi", "GENDER", True),
-    (r"city|town|county|state|province|country|native_country|region|birthplace|"
-     r"place_of_birth|nationality", "quasi", "GEO", False),
+    (r"state|province|country|native_country|nationality|state_code", "quasi", "REGION", True),
+    (r"city|town|county|region|birthplace|place_of_birth|district|precinct|village|borough|"
+     r"neighbou?rhood|municipality|parish|suburb|locality|geocode|lat|lon|latitude|longitude",
+     "quasi", "GEO", True),
     (r"date|dt|timestamp|datetime|admission|admitted|discharge|discharged|visit|"
      r"encounter|death|died", "quasi", "DATE", True),
     (r"(full_|first_|last_|given_|family_|middle_|maiden_|patient_|person_|customer_|client_|"
      r"contact_|spouse_|guardian_|relative_|emergency_contact_)?name|surname|forename|patient|"
      r"person|customer|client|next_of_kin|nok|spouse|guardian|emergency_contact|relative",
      "direct", "PERSON", False),
-    (r"id|mrn|medical_record(_number|_no)?|user_?name|login|account(_number|_no)?|"
-     r"passport(_number|_no)?|licen[cs]e(_number|_no)?|national_id|tax_id|tin|nhs(_number)?|"
-     r"policy_number|member_number", "direct", "ID", True),
+    (r"id|user_?name|login|national_id|tax_id|tin|nhs(_number)?", "direct", "ID", True),
     (r"notes?|comments?|text|description|narrative|summary|remarks|message|body|free_text|"
      r"report|history|complaint|observations?", "free_text", None, True),
 ]  # fmt: skip
@@ -250,6 +271,9 @@ def _value_entity(v: str, region: str) -> str | None:
                 return "PHONE_NUMBER"
         except phonenumbers.NumberParseException:
             pass
+    hipaa = hipaa_value_entity(s, region)
+    if hipaa in ("VEHICLE_ID", "HEALTH_PLAN_ID", "DEVICE_ID"):
+        return hipaa
     if digits and any(c.isalpha() for c in s):
         res = _address.analyze(s, ["STREET_ADDRESS"])
         if res and (res[0].end - res[0].start) >= 0.6 * len(s):
@@ -293,8 +317,11 @@ def _classify(
     hint_txt = f"; column name suggests {hint[1] or hint[0]}" if hint else ""
     if best and share >= settings.min_support:
         kind, entity = _STRUCTURED_KIND.get(best) or _NER_COLUMN.get(best) or ("direct", best)
-        if hint and hint[0] == "quasi" and hint[1] == "DATE" and best == "DATE_TIME":
-            kind, entity = "quasi", "DATE"
+        dated = hint and hint[0] == "quasi" and hint[1] in ("DATE", "BIRTH_DATE")
+        if dated and best == "DATE_TIME":
+            kind, entity = "quasi", hint[1]
+        if hint and hint[0] == "quasi" and hint[1] in ("GEO", "REGION") and best == "LOCATION":
+            kind, entity = "quasi", hint[1]
         why = f"{share:.0%} of {n} sampled values look like {best}{hint_txt}"
         return kind, entity, why
     if hint:
@@ -302,6 +329,9 @@ def _classify(
         if best:
             why += f" ({share:.0%} of sampled values look like {best})"
         return hint[0], hint[1], why
+    code = _code_column(strs, settings.min_support)
+    if code:
+        return "direct", "ID", code
     if numeric >= 0.5:
         return "safe", None, f"numeric values, no identifying column name ({n} sampled)"
     if avg_len >= settings.free_text_min_chars or avg_words >= 6:
@@ -317,6 +347,36 @@ def _classify(
     if best:
         why += f" (at most {share:.0%} look like {best}, below {settings.min_support:.0%})"
     return "safe", None, why
+
+
+_CODE_VALUE = re.compile(r"(?=[^\s]*\d)[A-Za-z0-9][A-Za-z0-9\-_./#:]{3,39}")
+_DECIMAL = re.compile(r"[+-]?\d*[.,]\d+|[+-]?\d+[.,]\d*")
+
+
+def _code_column(strs: list[str], min_support: float) -> str | None:
+    """Evidence that a column holds identifier codes (plates, serials, record numbers, device
+    or biometric ids...), whatever its name: most values are one token mixing letters and
+    digits, or digit strings with leading zeros or of 7+ digits, and nearly all distinct."""
+    n = len(strs)
+    if n < 5:
+        return None
+    shaped = 0
+    for s in strs:
+        v = s.strip()
+        if not _CODE_VALUE.fullmatch(v) or _DECIMAL.fullmatch(v) or parse_date(v) is not None:
+            continue
+        if v.isdigit():
+            if (v.startswith("0") and len(v) > 1) or len(v) >= 7:
+                shaped += 1
+        elif any(c.isalpha() for c in v) or any(c in "-_./#:" for c in v):
+            shaped += 1
+    distinct = len(set(strs)) / n
+    if shaped / n >= min_support and distinct >= 0.9:
+        return (
+            f"{shaped / n:.0%} of {n} sampled values are identifier-shaped codes, "
+            f"{distinct:.0%} distinct"
+        )
+    return None
 
 
 _NER_VALUES = 100  # distinct values per column handed to NER (the most frequent)

@@ -16,13 +16,22 @@ Action = Literal[
 ]
 
 #: Entities whose values can be generalized, and what generalization means for them.
-GENERALIZABLE = {"AGE", "DATE", "DATE_TIME", "ZIP"}
+GENERALIZABLE = {"AGE", "DATE", "DATE_TIME", "ZIP", "BIRTH_DATE"}
 #: Entities whose values are dates (for ``date_shift``).
-DATE_ENTITIES = {"DATE", "DATE_TIME"}
+DATE_ENTITIES = {"DATE", "DATE_TIME", "BIRTH_DATE"}
 
+#: National phone formats recognised by default: the Americas, Europe, the Middle East,
+#: Africa, Asia and Oceania ("+CC ..." numbers are found for every country whatever the list).
 DEFAULT_PHONE_REGIONS = (
-    "US", "GB", "DE", "FR", "IN", "BR", "AU", "CA", "JP", "ES", "IT", "MX", "NL", "IE"
+    "US", "GB", "DE", "FR", "IN", "BR", "AU", "CA", "JP", "ES", "IT", "MX", "NL", "IE", "BE",
+    "DK", "SE", "NO", "FI", "PL", "PT", "AT", "CH", "CZ", "HU", "GR", "RO", "BG", "HR", "SK",
+    "SI", "LT", "LV", "EE", "LU", "IS", "TR", "RU", "UA", "IL", "AE", "SA", "EG", "MA", "ZA",
+    "NG", "KE", "CN", "HK", "TW", "KR", "SG", "MY", "TH", "PH", "ID", "VN", "PK", "BD", "NZ",
+    "AR", "CL", "CO", "PE",
 )  # fmt: skip
+
+#: The shipped profiles (``policies/deid-<name>.yaml``; ``safe-harbor`` is ``deid.yaml``).
+PROFILES = ("safe-harbor", "pseudonymous")
 
 
 class Transform(BaseModel):
@@ -39,6 +48,8 @@ class Transform(BaseModel):
     granularity: Literal["year", "month"] = "year"  # generalize DATE / DATE_TIME
     digits: int = Field(3, ge=0, le=5)  # generalize ZIP
     max_days: int = Field(365, ge=1, le=3650)  # date_shift
+    # generalize ZIP: the 3-digit prefixes of areas of <= 20,000 people become "000"
+    restricted_zip3: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -101,6 +112,9 @@ class DeidPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = 1
+    profile: str = "custom"  # safe-harbor, pseudonymous, or a name of your own
+    summary: str = ""  # one line: what the profile does
+    keeps: list[str] = Field(default_factory=list)  # what it keeps that Safe Harbor removes
     pseudonym: PseudonymSettings = PseudonymSettings()
     detection: DetectionSettings = DetectionSettings()
     direct_identifiers: dict[str, Transform] = Field(default_factory=dict)
@@ -153,11 +167,32 @@ def shipped_policy_paths() -> list[Path]:
     return [here.parent.parent / "policies" / "deid.yaml", here / "default_policy.yaml"]
 
 
-def load_policy(path: Path | None = None) -> DeidPolicy:
-    """Load a policy file; ``None`` = the shipped default (``policies/deid.yaml``).
+def profile_path(name: str) -> Path:
+    """The shipped policy file of profile ``name`` (ConfigError if there is none)."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown de-identification profile {name!r}; shipped: {PROFILES}")
+    if name == "safe-harbor":
+        candidates = shipped_policy_paths()
+    else:
+        here = Path(__file__).resolve().parent
+        candidates = [
+            here.parent.parent / "policies" / f"deid-{name}.yaml",
+            here / "profiles" / f"deid-{name}.yaml",
+        ]
+    for p in candidates:
+        if p.is_file():
+            return p
+    raise ConfigError(f"shipped de-identification profile {name!r} not found (reinstall)")
+
+
+def load_policy(path: Path | str | None = None) -> DeidPolicy:
+    """Load a policy file; ``None`` = the shipped default, the Safe Harbor profile
+    (``policies/deid.yaml``); a profile name (``"pseudonymous"``) = that shipped profile.
 
     Raises ConfigError (file missing, not YAML, or invalid; the message names the file and field).
     """
+    if isinstance(path, str) and path in PROFILES:
+        path = profile_path(path)
     if path is None:
         candidates = [p for p in shipped_policy_paths() if p.is_file()]
         if not candidates:

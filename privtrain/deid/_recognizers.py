@@ -43,6 +43,10 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer, UsSsnRecog
 
 from privtrain.deid._offline import offline_tld_extractor
 
+#: Latin capitals and small letters with diacritics (U+00C0..U+024F): "Ágnes", "Søren", "Łukasz".
+_UP = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x250)) if c.isupper())
+_LO = "a-z" + "".join(c for c in map(chr, range(0xDF, 0x250)) if c.islower())
+
 
 def _result(entity: str, start: int, end: int, score: float, rec: EntityRecognizer):
     return RecognizerResult(
@@ -82,7 +86,11 @@ _SSN_LIKE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _IPV4_LIKE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _BLOCKERS = (
     re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"),
-    re.compile(r"(?<!\d)\d{1,4}([-/.])\d{1,2}\1\d{2,4}(?!\d)"),
+    # a date - not a chain of digit groups ("20-33-70-48" is a Danish phone number)
+    re.compile(
+        r"(?<![\d\-/.])(?:(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\1\d{2,4}"
+        r"|\d{4}([-/.])(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12]\d|3[01]))(?![\d]|[-/.]\d)"
+    ),
     re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
 )
 
@@ -165,7 +173,12 @@ class IntlPhoneRecognizer(EntityRecognizer):
                 continue
             if blocked is None:  # dates, SSNs, IPv4 addresses are not phone numbers
                 blocked = [m.span() for rx in _BLOCKERS for m in rx.finditer(text)]
-            for s, e, score in self._match(cand):
+            found = self._match(cand)
+            if not found and cand.startswith("+") and 8 <= len(digits) <= 15:
+                # "+54 9 3648 8807": a country code and phone grouping, even if the number is
+                # shorter or longer than that country's plan allows
+                found = [(0, len(cand.rstrip()), 0.45)]
+            for s, e, score in found:
                 s, e = cm.start() + s, cm.start() + e
                 if not text[s] == "+" and any(b0 < e and s < b1 for b0, b1 in blocked):
                     continue
@@ -305,7 +318,7 @@ Ramble Reach Reserve Retreat Ridgeway Round Serviceway Slope Strip Subway Tarn T
 Tollway Top Tor Turn Twist Vale Walkway Waters Wynd
 """
 _SUFFIX_RE = "|".join(sorted(_SUFFIXES.split(), key=len, reverse=True))
-_CAP = r"[A-Z][A-Za-z'’\-]*\.?"
+_CAP = rf"[{_UP}][{_UP}{_LO}'’\-]*\.?"
 _ORD = r"\d{1,3}(?:st|nd|rd|th)"
 _SMALL = r"(?:of|the|de|la|del|van|von)"
 _STREET_WORDS = rf"(?:(?:{_CAP}|{_ORD}|{_SMALL})[ \t]+){{0,4}}"
@@ -323,12 +336,17 @@ _POSTCODE = (
     r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"  # CA
     r"|\d{4})"  # AU and others
 )
-_CITY = r"[A-Z][A-Za-z'’.\-]*(?:[ \t]+[A-Z][A-Za-z'’.\-]*){0,3}"
+# a city word after "Ville." does not go on into the next sentence ("... Ville. BP 150/90");
+# after an abbreviation ("St. Louis") it does
+_CITY = (
+    rf"[{_UP}][{_UP}{_LO}'’.\-]*(?:(?<![^\W\d_]{{4}}\.)[ \t]+[{_UP}][{_UP}{_LO}'’.\-]*){{0,3}}"
+)
 _SEP = r"(?:,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*|,?[ \t]+)"
 # ", City, ST 12345" / ", City ST 12345" / "\nCity\nTR3 5AA" / ", City, QLD, 2963" / ", City" +
 # postcode; a bare city needs a state or a postcode after it.
+_EIRCODE = r"[A-Z]\d[\dW][ \t]?[A-Z0-9]{4}"
 _TAIL = (
-    rf"(?:{_SEP}{_CITY}(?:,?[ \t]+|[ \t]*\n[ \t]*)"
+    rf"(?:[ \t]+{_EIRCODE}[ \t]+{_CITY}\b|{_SEP}{_CITY}(?:,?[ \t]+|[ \t]*\n[ \t]*)"
     rf"(?:{_POSTCODE}|[A-Z]{{2,3}}\.?(?:,?[ \t]+{_POSTCODE})?)\b)?"
 )
 _DIRECTION = r"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
@@ -364,10 +382,59 @@ _MILITARY = re.compile(
 )
 
 
+# Europe and Latin America: "<street words> [Nr.] <number>[/<flat>] [units], <postcode> <City>"
+# or "..., <City>, <postcode>"; the postcode + city (or city + postcode) tail is what makes a
+# street line an address, so the street part itself may be any words ("Kyrkvägen 518",
+# "ul. Daszyńskiego 296", "Strada Ruxanda Gheorghiu Nr. 20 Bl. 17 Sc. 79 Ap. 215").
+_W = rf"[{_UP}{_LO}\w'’.\-]"
+_EU_PREFIX = (
+    r"(?:ul|al|os|pl|plac|aleja|ulica|rua|av|avda|calle|c/|via|viale|rue|travessa|strada|"
+    r"drumul|intrarea|str|gang|jalan|jl|ngõ|đường|cesta|ulice|trg|utca|út)\.?"
+)
+_EU_SMALL = (
+    r"(?:utca|út|útja|tér|körút|sor|köz|ulica|aleja|de|del|dos|das|da|do|di|della|van|von|der|"
+    r"den|och|y|e|sur|du|des|le|les|la|los|las|am|an|im|auf|số|nad|pod|na|u|v|ve)"
+)
+_MONTH_WORDS = (
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|January|February|March|April|June|"
+    r"July|August|September|October|November|December|Seen|On|Since|Dated?|Day|Week|Room|Bed|"
+    r"Page|Table|Version|Step|Phase|Grade|Stage|Type|Class|Level|Dose|Cycle)\b"
+)
+_EU_STREET = (
+    rf"(?:(?i:{_EU_PREFIX})[ \t]+)?(?!{_MONTH_WORDS})[{_UP}]{_W}*"
+    rf"(?:[ \t]+(?:[{_UP}]{_W}*|{_EU_SMALL}|\d{{1,3}}(?:st|nd|rd|th)?)){{0,4}}?,?[ \t]+"
+    r"(?:(?:Nr|No|N°|Nº|nº|n\.º|Nro)\.?[ \t]*)?\d{1,5}[A-Za-z]?(?:[/\-]\d{1,5}[A-Za-z]?)?\.?"
+    r"(?:[ \t]+\d{1,5}(?=,))?"
+    r"(?:[ \t,]+(?:Bl|Sc|Ap|Et|Interior|Int|Oficina|Of|Edif|Depto|Dpto|Piso|Apt|Suite|Unit|"
+    r"Puerta|Esc|Casa|Lok|m)\.?[ \t]*[\w\-]{1,6}){0,4}"
+)
+_EU_POST = r"(?:(?:[A-Z]{1,2}-)?\d{4,6}|\d{2}-\d{3}|\d{3}[ \t]\d{2}|\d{4}-\d{3}|[A-Z]{2}[ \t]\d{5})"
+_EU_CITY = (
+    rf"[{_UP}]{_W}*(?:(?<!\.)[ \t]+(?:[{_UP}]{_W}*|(?:de|del|la|los|las|nad|pod|am|an|im|sur|sous|"
+    rf"le|les|di|da|do|dos|das|op|aan|upon|on)\b)){{0,4}}(?:[ \t]+\([A-Z]{{2}}\))?"
+)
+_EU_STYLE = re.compile(
+    rf"(?<![\w])(?:{_EU_STREET})[ \t]*(?:,[ \t]*\n?|\n)[ \t]*"
+    rf"(?:{_EU_POST},?[ \t]+{_EU_CITY}|{_EU_CITY}(?:,[ \t]*{_EU_CITY})?,?[ \t]+"
+    rf"(?:[A-Z]{{2,3}}\.?[ \t]+)?{_EU_POST}(?:-\d{{4}})?)"
+    r"(?![\w])"
+)
+_PO_BOX = re.compile(
+    rf"\b(?:P\.?[ \t]?O\.?[ \t]?Box|Postfach|Apartado|Caixa Postal)[ \t]+\d{{1,6}}"
+    rf"(?:(?:,[ \t]*\n?|\n)[ \t]*(?:{_EU_CITY},?[ \t]+{_EU_POST}|{_EU_POST}[ \t]+{_EU_CITY}))?"
+)
+
+
+_NOT_CITY = frozenset(
+    "units unit tablets tablet daily doses dose times patients cases mg ml hours days weeks "
+    "months years".split()
+)
+
+
 class StreetAddressRecognizer(EntityRecognizer):
     """Street addresses (entity ``STREET_ADDRESS``); 0.9 with a city/postcode tail, else 0.7."""
 
-    PATTERNS = (_US_STYLE, _DE_STYLE, _FR_STYLE, _SOUTH_STYLE, _MILITARY)
+    PATTERNS = (_US_STYLE, _DE_STYLE, _FR_STYLE, _SOUTH_STYLE, _MILITARY, _EU_STYLE, _PO_BOX)
 
     def __init__(self) -> None:
         super().__init__(
@@ -383,10 +450,19 @@ class StreetAddressRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:  # noqa: D102
+        from privtrain.deid._vocab import medical_terms
+
         spans: list[tuple[int, int]] = []
         for pattern in self.PATTERNS:
             for m in pattern.finditer(text):
                 s, e = m.start(), m.end()
+                if pattern is _EU_STYLE:
+                    # "Lipitor 20, 1000 Units": a drug and a dose, not a street and a city
+                    words = re.findall(r"[^\W\d_]{3,}", m.group())
+                    if words and (
+                        words[0].lower() in medical_terms() or words[-1].lower() in _NOT_CITY
+                    ):
+                        continue
                 while e > s and text[e - 1] in " \t\n,.":
                     e -= 1
                 if e - s >= 6:
@@ -405,8 +481,10 @@ class StreetAddressRecognizer(EntityRecognizer):
 
 # -------------------------------------------------------------------------------- names
 
-_NAME_TOKEN = r"(?:[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?|O'[A-Z][a-z]+|Mc[A-Z][a-z]+)"
-_CAPS_TOKEN = r"(?:[A-Z]{2,}(?:[-'’][A-Z]+)?)"
+_NAME_TOKEN = (
+    rf"(?:[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)?|O'[{_UP}][{_LO}]+|Mc[{_UP}][{_LO}]+)"
+)
+_CAPS_TOKEN = rf"(?:[{_UP}]{{2,}}(?:[-'’][{_UP}]+)?)"
 _PARTICLE = r"(?:van|von|de|da|di|del|della|dos|das|du|le|la|bin|al|ter|ten)"
 _INITIAL = r"[A-Z]\.?"
 

@@ -23,7 +23,24 @@ class ColumnReport(BaseModel):
     changed: int = 0
     unparseable: int = 0
     spans: dict[str, int] = Field(default_factory=dict)
+    #: values of a safe/quasi column that looked like an identifier (entity -> count); they
+    #: were replaced by ``<ENTITY>`` (null in a numeric column), never passed through
+    flagged: dict[str, int] = Field(default_factory=dict)
     examples: list[str] = Field(default_factory=list)
+
+
+class SafeHarborRow(BaseModel):
+    """One of the 18 HIPAA Safe Harbor identifier classes and how this run handled it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int
+    key: str  # 164.514(b)(2)(i)(A)..(R)
+    title: str
+    entities: list[str]
+    found: int = 0  # values and spans of these entities replaced, generalized or dropped
+    handling: list[str] = Field(default_factory=list)
+    status: str = ""
 
 
 class DeidReport(BaseModel):
@@ -48,6 +65,11 @@ class DeidReport(BaseModel):
     seconds: float
     rows_per_second: float
     output_bytes: int
+    profile: str | None = None  # the policy's profile: safe-harbor, pseudonymous, custom
+    profile_summary: str = ""
+    profile_keeps: list[str] = Field(default_factory=list)
+    workers: int = 1
+    safe_harbor: list[SafeHarborRow] = Field(default_factory=list)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -81,9 +103,20 @@ values/spans replaced</div>
 <div class="card"><b>{{ "{:,.0f}".format(r.rows_per_second) }}</b>
 rows/s ({{ "%.1f"|format(r.seconds) }} s)</div>
 </div>
+<h2>Profile: {{ r.profile or "-" }}</h2>
+<p>{{ r.profile_summary }}{% if r.profile_keeps %} &middot; keeps:
+{% for k in r.profile_keeps %}{{ k }}{% if not loop.last %}; {% endif %}{% endfor %}{% endif %}</p>
+{% if r.safe_harbor %}<h2>HIPAA Safe Harbor identifier classes (45 CFR 164.514(b)(2))</h2>
+<table><tr><th>class</th><th>identifiers</th><th class="n">found</th><th>handling</th>
+<th>status</th></tr>
+{% for s in r.safe_harbor %}<tr><td>({{ s.key }})</td><td>{{ s.title }}</td>
+<td class="n">{{ s.found }}</td><td>{% for h in s.handling %}{{ h }}<br>{% endfor %}</td>
+<td>{{ s.status }}</td></tr>
+{% endfor %}</table>{% endif %}
 <h2>Columns</h2>
 <table><tr><th>column</th><th>class</th><th>entity</th><th>action</th><th class="n">non-null</th>
 <th class="n">changed</th><th class="n">unparseable</th><th>spans in text</th>
+<th>caught by the value check</th>
 <th>examples (after transformation)</th></tr>
 {% for c in r.columns %}<tr><td><code>{{ c.name }}</code></td>
 <td><span class="k {{ c.kind }}">{{ c.kind }}</span></td><td>{{ c.entity or "" }}</td>
@@ -91,6 +124,8 @@ rows/s ({{ "%.1f"|format(r.seconds) }} s)</div>
 <td class="n">{{ c.non_null }}</td><td class="n">{{ c.changed }}</td>
 <td class="n">{{ c.unparseable }}</td>
 <td>{% for e, n in c.spans|dictsort %}{{ e }}: {{ n }}{% if not loop.last %}, {% endif %}
+{% endfor %}</td>
+<td>{% for e, n in c.flagged|dictsort %}{{ e }}: {{ n }}{% if not loop.last %}, {% endif %}
 {% endfor %}</td>
 <td>{% for x in c.examples %}<code>{{ x }}</code> {% endfor %}</td></tr>
 {% endfor %}</table>

@@ -159,7 +159,10 @@ class TableSource:
                 f"{MAX_ROW_BYTES >> 20} MiB (a field that big is not supported)"
             )
         if "UTF8" in msg or "UTF-8" in msg:
-            return _not_utf8(self.path)
+            m = re.search(r"column #(\d+)", msg)
+            idx = int(m.group(1)) if m else -1
+            cols = getattr(self, "columns", [])
+            return _not_utf8(self.path, cols[idx] if 0 <= idx < len(cols) else None)
         m = re.search(r"column #(\d+): Row #(\d+): CSV conversion error to (\w+)", msg)
         if m:
             idx, row, typ = int(m.group(1)), int(m.group(2)), m.group(3)

@@ -74,7 +74,7 @@ class TextScrubber:
             elif entity == "ZIP":
 
                 def fn(v: str) -> str:
-                    return generalize_zip(v, t.digits) or fallback
+                    return generalize_zip(v, t.digits, t.restricted_zip3) or fallback
 
             else:
 

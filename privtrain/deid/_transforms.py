@@ -39,8 +39,10 @@ _HONORIFICS = frozenset(
 _SUFFIXES = frozenset("jr sr ii iii iv md phd dds rn esq".split())
 _DIGITS_ONLY = frozenset({"US_SSN", "CREDIT_CARD", "US_BANK_NUMBER", "US_ITIN"})
 _ALNUM_UPPER = frozenset(
-    {"UK_NINO", "IBAN_CODE", "ID", "US_PASSPORT", "US_DRIVER_LICENSE", "MEDICAL_LICENSE"}
-)
+    {"UK_NINO", "IBAN_CODE", "ID", "US_PASSPORT", "US_DRIVER_LICENSE", "MEDICAL_LICENSE",
+     "MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_ID", "ACCOUNT_NUMBER", "LICENSE_NUMBER", "VEHICLE_ID",
+     "DEVICE_ID", "BIOMETRIC_ID"}
+)  # fmt: skip
 
 
 def _strip_accents(s: str) -> str:
@@ -91,7 +93,12 @@ def normalize(entity: str, value: str, *, phone_region: str = "US") -> str:
     if entity in _DIGITS_ONLY:
         return re.sub(r"\D", "", value)
     if entity in _ALNUM_UPPER:
-        return re.sub(r"[\W_]", "", value).upper()
+        v = re.sub(r"[\W_]", "", value).upper()
+        # an all-digit id is the same id with or without leading zeros (a CSV keeps "00123",
+        # a typed Parquet column holds 123): one pseudonym whatever the file type
+        if v.isdigit():
+            v = v.lstrip("0") or "0"
+        return v
     if entity == "IP_ADDRESS":
         try:
             return str(ipaddress.ip_address(value.strip()))
@@ -263,7 +270,33 @@ def generalize_age(value: Any, band: int, top: int | None) -> str | None:
 _UK_POSTCODE = re.compile(r"([A-Z]{1,2}\d[A-Z\d]?)\s*\d[A-Z]{2}")
 
 
-def generalize_zip(value: Any, digits: int) -> str | None:
+def generalize_birth_date(
+    value: Any, top: int | None, reference_year: int | None = None
+) -> str | None:
+    """The birth year, or ``"{top}+"`` when it says the person is ``top`` or older in
+    ``reference_year`` (default: this year) - Safe Harbor's rule for ages over 89."""
+    d = parse_date(value)
+    if d is None:
+        return None
+    ref = reference_year or dt.date.today().year
+    if top is not None and ref - d.year >= top:
+        return f"{top}+"
+    return f"{d.year:04d}"
+
+
+def generalize_zip(value: Any, digits: int, restricted: bool = False) -> str | None:
+    """The first ``digits`` digits of a ZIP code (a UK postcode: its outward code); with
+    ``restricted``, "000" for the 3-digit areas of <= 20,000 people (Safe Harbor)."""
+    from privtrain.deid._hipaa import RESTRICTED_ZIP3
+
+    out = _generalize_zip(value, digits)
+    if restricted and out is not None and out.isdigit() and len(out) == 3:
+        if out in RESTRICTED_ZIP3:
+            return "000"
+    return out
+
+
+def _generalize_zip(value: Any, digits: int) -> str | None:
     s = str(value).strip().upper()
     m = _UK_POSTCODE.fullmatch(s)
     if m:
@@ -323,7 +356,11 @@ class CellTransform:
             if entity == "AGE":
                 return self._counted(lambda v: generalize_age(v, t.band, t.top))
             if entity == "ZIP":
-                return self._counted(lambda v: generalize_zip(v, t.digits))
+                return self._counted(lambda v: generalize_zip(v, t.digits, t.restricted_zip3))
+            if entity == "BIRTH_DATE":
+                if t.granularity == "year":
+                    return self._counted(lambda v: generalize_birth_date(v, t.top))
+                return self._counted(lambda v: generalize_date(v, t.granularity))
             return self._counted(lambda v: generalize_date(v, t.granularity))
         if t.action == "date_shift":
             return self._date_shift

@@ -14,6 +14,9 @@ Features::
     FeatureSpec (declared | dp), FeatureSpec.from_yaml(path), adult_feature_spec()
     dp_feature_spec(table, hints, noise_multiplier=... | epsilon=...) -> (FeatureSpec, history)
 
+Noise: every DP release draws from ``SecureNoise`` (AES-256-CTR keystream under a fresh
+``os.urandom`` key, Box-Muller, Opacus' 4-sample floating-point-attack mitigation).
+
 Training (in-memory tables in, results out; no catalog or dataset I/O)::
 
     train_tabular(table, target=..., config=TrainConfig(...), features=spec) -> TrainResult
@@ -44,17 +47,21 @@ from ._features import (
     NumericColumn,
     NumericHint,
     adult_feature_spec,
+    dp_feature_plan,
     dp_feature_spec,
 )
-from ._models import MLP, build_model, load_model
+from ._models import MLP, PER_SAMPLE_MODULES, build_model, load_model, mixing_layer
+from ._noise import NoiseSource, SecureNoise, SeededNoise
 from ._trainer import (
     CheckpointStore,
     FileCheckpoint,
     PlannedRun,
     TrainConfig,
     TrainResult,
+    check_delta,
     classification_metrics,
     evaluate,
+    metrics_history,
     plan_run,
     train_tabular,
 )
@@ -77,21 +84,29 @@ __all__ = [
     "MLP",
     "MechanismEntry",
     "NumericColumn",
+    "NoiseSource",
     "NumericHint",
+    "PER_SAMPLE_MODULES",
     "PlannedRun",
     "PRVAccountant",
     "RDPAccountant",
+    "SecureNoise",
+    "SeededNoise",
     "TrainConfig",
     "TrainResult",
     "adult_feature_spec",
     "build_model",
     "calibrate_noise",
+    "check_delta",
     "classification_metrics",
+    "dp_feature_plan",
     "dp_feature_spec",
     "epsilon_for",
     "evaluate",
     "get_accountant",
     "load_model",
+    "metrics_history",
+    "mixing_layer",
     "normalize_history",
     "plan_run",
     "train_tabular",

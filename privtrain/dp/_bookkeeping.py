@@ -11,9 +11,9 @@ loss gradients. For a 2-D input the per-sample gradient of the weight is the out
     ||g_i||^2 = sum over layers of ||a_i||^2 ||b_i||^2  (weight)  +  ||b_i||^2  (bias)
 
 and, with ``c_i = min(1, C / (||g_i|| + 1e-6))`` (Opacus' flat clipping factor), the clipped sum
-is one matmul per layer: ``W_grad = (c * b)^T a`` and ``bias_grad = sum_i c_i b_i``. Gaussian noise
-``N(0, (sigma C)^2)`` is then added and the sum divided by the expected batch size, as Opacus'
-``DPOptimizer`` does.
+is one matmul per layer: ``W_grad = (c * b)^T a`` and ``bias_grad = sum_i c_i b_i``. Gaussian
+noise ``N(0, (sigma C)^2)`` (from the CSPRNG of ``_noise``) is then added and the sum divided by
+the expected batch size, as Opacus' ``DPOptimizer`` does.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from privtrain.errors import TrainingError
+
+from ._noise import NoiseSource, gaussian
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -187,17 +189,22 @@ class BookkeepingClipper:
         self,
         noise_multiplier: float,
         expected_batch_size: float,
-        generator: torch.Generator | None = None,
+        generator: NoiseSource | torch.Generator | None = None,
     ) -> None:
         """``p.grad = (clipped_sum + N(0, (sigma C)^2)) / expected_batch_size``; clears the
-        buffer (an empty logical batch still gets its noise)."""
+        buffer (an empty logical batch still gets its noise). The noise comes from
+        ``generator`` — a :class:`~privtrain.dp._noise.NoiseSource`; default: a fresh
+        :class:`~privtrain.dp._noise.SecureNoise` (AES-CTR CSPRNG); a ``torch.Generator`` is
+        reproducible and not private (tests only)."""
         if self._summed is None:
             self._summed = [torch.zeros_like(p) for p in self.params]
         std = float(noise_multiplier) * self.max_grad_norm
+        if std > 0:
+            total = sum(buf.numel() for buf in self._summed)
+            flat = gaussian((total,), std, source=generator, dtype=self._summed[0].dtype)
+            parts = flat.split([b.numel() for b in self._summed])
+            for buf, part in zip(self._summed, parts, strict=True):
+                buf.add_(part.view_as(buf))
         for buf, p in zip(self._summed, self.params, strict=True):
-            if std > 0:
-                buf.add_(
-                    torch.normal(0.0, std, size=buf.shape, generator=generator, dtype=buf.dtype)
-                )
             p.grad = buf.div_(float(expected_batch_size))
         self._summed = None

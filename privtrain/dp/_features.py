@@ -229,11 +229,9 @@ class FeatureSpec(BaseModel):
                 codes = _category_codes(s, c.vocabulary)
                 out[np.arange(n), j + codes] = 1.0
             else:
-                vals = _numeric(s, c.name)
-                nan = int(np.isnan(vals).sum())
-                if nan:
-                    logger.info("column %r: %d missing/non-numeric values filled", c.name, nan)
-                out[:, j] = c.encode(vals)
+                # Missing/non-numeric values are filled silently: a count of them would be a
+                # statistic of the private rows.
+                out[:, j] = c.encode(_numeric(s, c.name))
             j += c.width
         return out
 
@@ -249,11 +247,11 @@ class FeatureSpec(BaseModel):
         labels = _as_str(s)
         index = {v: i for i, v in enumerate(self.target_classes)}
         codes = labels.map(index)
-        bad = codes.isna()
-        if bool(bad.any()):
+        if bool(codes.isna().any()):
+            # No count, no value: the message must not be a statistic of the private rows.
             raise InputError(
-                f"column {target!r}: {int(bad.sum())} rows have a label outside "
-                f"target_classes {self.target_classes}"
+                f"column {target!r}: some rows have a label outside target_classes "
+                f"{self.target_classes} (or none); declare every class, or clean the dataset"
             )
         return codes.to_numpy(dtype=np.int64, copy=True)
 
@@ -340,6 +338,55 @@ class _Hints(BaseModel):
     columns: dict[str, Hint]
 
 
+def _hints(columns: Mapping[str, Any]) -> dict[str, CategoricalHint | NumericHint]:
+    try:
+        hints = _Hints.model_validate({"columns": dict(columns)}).columns
+    except ValidationError as e:
+        loc, msg = first_validation_error(e, skip_loc=1)
+        raise InputError(f"dp_feature_spec: column hint {loc}: {msg}") from None
+    if not hints:
+        raise InputError("dp_feature_spec: no columns given")
+    return hints
+
+
+def dp_feature_plan(
+    columns: Mapping[str, CategoricalHint | NumericHint | Mapping[str, Any]],
+    *,
+    noise_multiplier: float | None = None,
+    epsilon: float | None = None,
+    delta: float = 1e-5,
+    accountant: str = "prv",
+) -> tuple[float, History]:
+    """``(noise_multiplier, history)`` that :func:`dp_feature_spec` will use for these hints,
+    computed without touching any row: a ledger reserves it before the statistics are
+    released."""
+    k = len(_hints(columns))
+    if (noise_multiplier is None) == (epsilon is None):
+        raise InputError("dp_feature_spec: give exactly one of noise_multiplier or epsilon")
+    if noise_multiplier is None:
+        assert epsilon is not None
+        sigma = calibrate_noise(epsilon, delta, 1.0, k, accountant)
+    else:
+        sigma = float(noise_multiplier)
+        if not math.isfinite(sigma) or sigma <= 0:
+            raise InputError(f"dp_feature_spec: noise_multiplier must be > 0, got {sigma!r}")
+    return sigma, [(sigma, 1.0, k)]
+
+
+class _NumpyNoise:
+    """numpy-style ``normal(0, sigma, size)`` over a :mod:`._noise` source."""
+
+    def __init__(self, seed: int | None) -> None:
+        from ._noise import SecureNoise, SeededNoise
+
+        self.src = SecureNoise() if seed is None else SeededNoise(seed)
+
+    def normal(self, loc: float, scale: float, size: int) -> np.ndarray:
+        import torch
+
+        return loc + self.src.gaussian((int(size),), float(scale), torch.float64).numpy()
+
+
 def dp_feature_spec(
     table: Any,
     columns: Mapping[str, CategoricalHint | NumericHint | Mapping[str, Any]],
@@ -362,30 +409,24 @@ def dp_feature_spec(
     calibrated to spend ``epsilon`` at ``delta`` with ``accountant``).
 
     Returns ``(spec, history)`` with ``history == [(noise_multiplier, 1.0, n_columns)]`` — the
-    cost to compose with the training run in the ledger. ``target_classes`` is passed through as
-    a declared public list.
+    cost to compose with the training run in the ledger (:func:`dp_feature_plan` gives it
+    before any row is read). ``target_classes`` is passed through as a declared public list.
+
+    Noise comes from the AES-CTR CSPRNG of :mod:`privtrain.dp._noise`; ``seed`` (tests only)
+    makes it reproducible, and then the statistics are not private.
     """
-    try:
-        hints = _Hints.model_validate({"columns": dict(columns)}).columns
-    except ValidationError as e:
-        loc, msg = first_validation_error(e, skip_loc=1)
-        raise InputError(f"dp_feature_spec: column hint {loc}: {msg}") from None
-    if not hints:
-        raise InputError("dp_feature_spec: no columns given")
-    if (noise_multiplier is None) == (epsilon is None):
-        raise InputError("dp_feature_spec: give exactly one of noise_multiplier or epsilon")
+    hints = _hints(columns)
+    sigma, history = dp_feature_plan(
+        hints,
+        noise_multiplier=noise_multiplier,
+        epsilon=epsilon,
+        delta=delta,
+        accountant=accountant,
+    )
     k = len(hints)
-    if noise_multiplier is None:
-        assert epsilon is not None
-        sigma = calibrate_noise(epsilon, delta, 1.0, k, accountant)
-    else:
-        sigma = float(noise_multiplier)
-        if not math.isfinite(sigma) or sigma <= 0:
-            raise InputError(f"dp_feature_spec: noise_multiplier must be > 0, got {sigma!r}")
-    history: History = [(sigma, 1.0, k)]
     eps = epsilon_for(history, delta, accountant)
 
-    rng = np.random.default_rng(seed)
+    rng = _NumpyNoise(seed)
     df = _frame(table, list(hints))
     cols: list[CategoricalColumn | NumericColumn] = []
     for name, hint in hints.items():
@@ -419,7 +460,7 @@ def dp_feature_spec(
 
 
 def _dp_numeric(
-    name: str, vals: np.ndarray, hint: NumericHint, sigma: float, rng: np.random.Generator
+    name: str, vals: np.ndarray, hint: NumericHint, sigma: float, rng: _NumpyNoise
 ) -> NumericColumn:
     vals = vals[~np.isnan(vals)]
     vals = np.clip(vals, hint.lower, hint.upper)
@@ -528,3 +569,108 @@ def adult_feature_spec() -> FeatureSpec:
         CategoricalColumn(name="native-country", vocabulary=c["native-country"]),
     ]
     return FeatureSpec(source="declared", columns=cols, target_classes=list(ADULT_CLASSES))
+
+
+# ---- DP statistics for a features plan (no public hints) ---------------------------------------
+
+#: Public, data-independent bin edges for DP numeric ranges: 0 and ±{1, 2, 5}·10^k for
+#: k = -3 … 12 (values beyond ±5e12 fall in the outermost bins).
+PUBLIC_EDGES: np.ndarray = np.array(
+    sorted(
+        {0.0}
+        | {m * 10.0**k for k in range(-3, 13) for m in (1.0, 2.0, 5.0)}
+        | {-m * 10.0**k for k in range(-3, 13) for m in (1.0, 2.0, 5.0)}
+    )
+)
+
+
+def dp_partition_selection(
+    values: pd.Series,
+    sigma: float,
+    delta_selection: float,
+    noise: Any,
+    *,
+    max_values: int = 1000,
+) -> list[str]:
+    """Categories of a column released by Gaussian thresholding (DP partition selection).
+
+    Each row adds 1 to the count of its own value (L2 sensitivity 1 over the count vector); a
+    value is released if its count plus N(0, σ²) reaches ``τ = 1 + σ·Φ⁻¹(1 − δ_sel)``, so a
+    value held by a single row is released with probability at most ``δ_sel``. Privacy: the
+    Gaussian mechanism (σ, sensitivity 1) with ``δ_sel`` added to its δ. Values come out most
+    frequent first (by noisy count), at most ``max_values`` (post-processing)."""
+    from statistics import NormalDist
+
+    counts = _as_str(values).dropna().value_counts()
+    if counts.empty:
+        return []
+    noisy = counts.to_numpy(dtype=np.float64) + noise.normal(0.0, sigma, len(counts))
+    tau = 1.0 + sigma * NormalDist().inv_cdf(1.0 - delta_selection)
+    order = np.argsort(-noisy, kind="stable")
+    keep = [str(counts.index[i]) for i in order if noisy[i] >= tau]
+    return keep[:max_values]
+
+
+def dp_numeric_range(
+    values: np.ndarray,
+    sigma: float,
+    noise: Any,
+    quantiles: tuple[float, float] = (0.005, 0.995),
+) -> tuple[float, float] | None:
+    """DP bounds of a numeric column: the ``quantiles`` of a noisy histogram over the public
+    log-scale bins :data:`PUBLIC_EDGES` (L2 sensitivity 1: a row adds 1 to one bin; missing
+    values to none). Bins whose noisy count is below 3σ are treated as empty. Returns the
+    bin edges around the quantiles, or None when too little survives the noise."""
+    v = values[np.isfinite(values)]
+    edges = PUBLIC_EDGES
+    idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
+    counts = np.bincount(idx, minlength=len(edges) - 1).astype(np.float64)
+    noisy = counts + noise.normal(0.0, sigma, len(counts))
+    noisy = np.where(noisy >= 3.0 * sigma, noisy, 0.0)
+    total = float(noisy.sum())
+    if total < max(10.0, 10.0 * sigma):
+        return None
+    cdf = np.cumsum(noisy) / total
+    i_lo = int(np.searchsorted(cdf, quantiles[0], side="right"))
+    i_hi = int(np.searchsorted(cdf, quantiles[1], side="left"))
+    i_lo = min(i_lo, len(counts) - 1)
+    i_hi = min(max(i_hi, i_lo), len(counts) - 1)
+    lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
+    return (lo, hi) if hi > lo else None
+
+
+def features_plan_spec(
+    table: Any,
+    target: str,
+    *,
+    sigma: float,
+    delta_selection: float,
+    noise: Any,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+) -> tuple[dict[str, Any], list[str]]:
+    """A reviewable feature spec (as a dict) from one DP release per column and one for the
+    target's classes; returns ``(spec, notes)``. Categorical columns that release no value
+    (identifiers, free text, rare values) and numeric columns without a range are left out
+    and named in the notes."""
+    df = _frame(table, [*numeric, *categorical, target])
+    cols: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name in [c for c in df.columns if c != target]:
+        if name in numeric:
+            r = dp_numeric_range(_numeric(df[name], name), sigma, noise)
+            if r is None:
+                notes.append(f"{name}: numeric, no range survived the noise (left out)")
+                continue
+            cols.append({"name": name, "type": "numeric", "lower": r[0], "upper": r[1]})
+        else:
+            vocab = dp_partition_selection(df[name], sigma, delta_selection, noise)
+            if not vocab:
+                notes.append(
+                    f"{name}: categorical, no value is frequent enough to release "
+                    "(identifier or free text?) (left out)"
+                )
+                continue
+            cols.append({"name": name, "type": "categorical", "vocabulary": vocab})
+    classes = dp_partition_selection(df[target], sigma, delta_selection, noise)
+    return {"source": "declared", "target_classes": classes, "columns": cols}, notes

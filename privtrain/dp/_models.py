@@ -81,6 +81,64 @@ def _instantiate(model: str, n_features: int, n_classes: int, hidden: Sequence[i
     return net
 
 
+# Module types whose forward treats each sample of a batch on its own (no statistic across the
+# batch, no running buffers updated from the data). Exact types only: a subclass may override
+# forward. Anything else — BatchNorm (even affine=False: its batch statistics mix samples and
+# its running statistics are unnoised), InstanceNorm with running stats, attention over the
+# batch dimension, custom modules whose forward is code we cannot inspect — is refused, since one
+# added row could then move other rows' clipped gradients and the sensitivity DP-SGD assumes
+# would not hold.
+PER_SAMPLE_MODULES: tuple[type[nn.Module], ...] = (
+    MLP,
+    nn.Sequential,
+    nn.Linear,
+    nn.Bilinear,
+    nn.Identity,
+    nn.Flatten,
+    nn.Unflatten,
+    nn.Dropout,
+    nn.AlphaDropout,
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.RMSNorm,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Hardtanh,
+    nn.Hardsigmoid,
+    nn.Hardswish,
+    nn.Softplus,
+    nn.Softsign,
+    nn.Tanhshrink,
+    nn.LogSigmoid,
+    nn.Softmax,
+    nn.LogSoftmax,
+)
+
+
+def mixing_layer(net: nn.Module) -> str | None:
+    """The first module of ``net`` not on the per-sample allow-list, as ``'name' (Type)``,
+    or None. For Softmax/LogSoftmax/Flatten the dimension must not be the batch one."""
+    for name, m in net.named_modules():
+        where = f"{name or '<root>'!r} ({type(m).__name__})"
+        if type(m) not in PER_SAMPLE_MODULES:
+            return where
+        if isinstance(m, nn.Softmax | nn.LogSoftmax) and m.dim in (None, 0):
+            return where + " with dim over the batch"
+        if isinstance(m, nn.Flatten) and m.start_dim == 0:
+            return where + " flattening the batch"
+    return None
+
+
 def build_model(
     model: str,
     n_features: int,
@@ -92,8 +150,10 @@ def build_model(
     """Build ``model`` ("mlp" or "module:factory" with ``factory(n_features, n_classes)``).
 
     With ``make_private_compatible`` the module is checked by Opacus' ``ModuleValidator`` and
-    fixed when needed (e.g. BatchNorm -> GroupNorm); the returned architecture spec records the
-    fix so :func:`load_model` can rebuild the same network.
+    fixed when needed (e.g. BatchNorm -> GroupNorm; the returned architecture spec records the
+    fix so :func:`load_model` can rebuild the same network), then every module must be on the
+    per-sample allow-list (:data:`PER_SAMPLE_MODULES`): ConfigError naming the first that is
+    not.
     """
     net = _instantiate(model, n_features, n_classes, hidden)
     fixes: list[str] = []
@@ -114,6 +174,14 @@ def build_model(
             remaining = ModuleValidator.validate(net, strict=False)
             if remaining:
                 raise ConfigError(f"model {model!r} cannot be made DP-compatible: {remaining[0]}")
+        bad = mixing_layer(net)
+        if bad is not None:
+            raise ConfigError(
+                f"model {model!r}: layer {bad} is not on the per-sample allow-list: a layer "
+                "that mixes the samples of a batch (e.g. BatchNorm, batch centering) breaks "
+                "the DP-SGD sensitivity bound; use per-sample layers (Linear, LayerNorm, "
+                "GroupNorm, activations) in an nn.Sequential"
+            )
     arch: dict[str, Any] = {
         "model": model,
         "n_features": int(n_features),

@@ -10,6 +10,12 @@ Poisson-sampled DP-SGD:
 - Opacus: ``make_private(poisson_sampling=True)`` with ``grad_sample_mode="ghost"`` where the
   model allows it, else ``"hooks"``; physical batches capped by ``BatchMemoryManager``.
 
+Noise comes from the CSPRNG of ``_noise`` (AES-256-CTR, floating-point-attack mitigated) on
+both paths; models must consist of per-sample layers (``_models.PER_SAMPLE_MODULES``); δ must
+be below 1/N. Progress reports steps and ε only; the held-out metrics are a Gaussian release
+charged in the run's history (``metrics_history``) unless ``exact_metrics``; a ``charge`` hook
+records each block of steps before it runs (write-ahead accounting for a ledger).
+
 No catalog or dataset I/O happens here; the only file written is the optional checkpoint.
 """
 
@@ -53,10 +59,16 @@ from ._accounting import History, calibrate_noise, epsilon_for, normalize_histor
 from ._bookkeeping import BookkeepingClipper, unsupported_reason
 from ._features import FeatureSpec
 from ._models import _opacus, build_model, load_model, state_dict_bytes
+from ._noise import SecureNoise, SeededNoise
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, float, float], None]
+#: ``progress(step, total_steps, epsilon_so_far)``: public facts only (no loss on private rows).
+ProgressFn = Callable[[int, int, float], None]
+#: ``charge(history)``: write-ahead hook, called before private rows are used for more steps or
+#: releases, with the history this call will have executed once they are done (see
+#: :func:`train_tabular`).
+ChargeFn = Callable[[list[tuple[float, float, int]]], None]
 CHECKPOINT_FORMAT = "privtrain.dp.checkpoint/1"
 
 
@@ -76,8 +88,11 @@ class TrainConfig(BaseModel):
     max_grad_norm: float = Field(default=1.0, gt=0)
     model: str = "mlp"
     hidden: list[int] = Field(default_factory=lambda: [256, 256])
-    seed: int = 0  # split and initialisation
-    noise_seed: int | None = None  # None: noise and sampling from OS entropy (production)
+    seed: int = 0  # split and initialisation (public: DP does not hide the initial weights)
+    # Tests only: noise and sampling reproducible from this seed. A seeded run has no privacy
+    # guarantee (its noise can be recomputed): the trainer reports ε = ∞ and the catalog path
+    # (`privtrain train`) refuses it. None: noise from the AES-CTR CSPRNG (production).
+    noise_seed: int | None = None
     accountant: Literal["prv", "rdp"] = "prv"
     validation_fraction: float = Field(default=0.1, ge=0, lt=1)
     no_dp: bool = False
@@ -85,11 +100,19 @@ class TrainConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1)
     checkpoint_every: int = Field(default=100, ge=1)
     progress_every: int | None = Field(default=None, ge=1)
+    # Quality metrics on the held-out rows are released with the Gaussian mechanism (one joint
+    # histogram of true class × predicted score bin, L2 sensitivity 1) and charged in the run's
+    # history; exact_metrics releases them exactly instead (not DP: an audited opt-in).
+    metrics_noise_multiplier: float = Field(default=20.0, gt=0)
+    metrics_bins: int = Field(default=10, ge=2, le=1000)
+    exact_metrics: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if not self.no_dp and self.epsilon is None:
             raise ValueError("epsilon is required unless no_dp is true")
+        if self.metrics_bins % 2:
+            raise ValueError("metrics_bins must be even (the 0.5 threshold is a bin edge)")
         if any(h < 1 for h in self.hidden):
             raise ValueError("hidden sizes must be >= 1")
         return self
@@ -116,9 +139,14 @@ class TrainResult:
     state dict, rebuildable with :func:`load_model` from ``architecture``.
 
     ``history`` is the full mechanism history of the run (``prior_history`` first, then the
-    DP-SGD entry); ``epsilon == epsilon_for(history, delta, accountant)``. For ``no_dp`` runs
-    ``history == []``, ``epsilon == inf`` and ``non_private`` is true. ``metrics`` are computed
-    on held-out private rows and are not themselves differentially private.
+    DP-SGD entry, then the DP release of the quality metrics when there is one);
+    ``epsilon == epsilon_for(history, delta, accountant)``. ``executed`` is what *this call*
+    ran on the rows (no prior entries; for a resumed run only the steps after the checkpoint):
+    what a ledger charges. For ``no_dp`` runs ``history == []``, ``epsilon == inf`` and
+    ``non_private`` is true; for ``noise_seed`` runs (tests) ``epsilon == inf`` and
+    ``non_private`` is true although ``history`` describes the mechanism that ran.
+    ``metrics`` are DP releases (``metrics["release"] == "gaussian"``) unless
+    ``config.exact_metrics`` (``"exact"``) or the run is non-private.
     """
 
     state_dict: bytes
@@ -144,6 +172,8 @@ class TrainResult:
     n_train: int
     n_validation: int
     versions: dict[str, str]
+    executed: list[tuple[float, float, int]] = dataclasses.field(default_factory=list)
+    noise: str = "aes-256-ctr"  # "aes-256-ctr" | "seeded" | "none"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (no model bytes; infinite epsilon as ``None``)."""
@@ -171,6 +201,8 @@ class TrainResult:
             "n_train": self.n_train,
             "n_validation": self.n_validation,
             "versions": dict(self.versions),
+            "executed": [list(h) for h in self.executed],
+            "noise": self.noise,
             "state_sha256": hashlib.sha256(self.state_dict).hexdigest(),
         }
 
@@ -312,6 +344,7 @@ class _Plan:
     expected_batch_size: int
     sigma: float
     prior: History
+    post: History = dataclasses.field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -405,12 +438,37 @@ def _schedule(n: int, cfg: TrainConfig) -> tuple[int, int, float, int]:
     if cfg.validation_fraction > 0 and n_val == 0 and n > 1:
         n_val = 1
     if n - n_val < 1:
-        raise InputError(f"table has {n} rows: too few to train (validation takes {n_val})")
+        raise InputError(
+            "the table has too few rows to train (after the held-out validation split)"
+        )
+    if not cfg.no_dp:
+        check_delta(cfg.delta, n)
     n_train = n - n_val
     steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
     q = 1.0 / steps_per_epoch
     total = cfg.steps if cfg.steps is not None else max(1, math.ceil(cfg.epochs * steps_per_epoch))
     return n_val, n_train, q, total
+
+
+def check_delta(delta: float, n_rows: int) -> None:
+    """Refuse δ ≥ 1/N: with such a δ a mechanism may publish a whole row and still meet
+    (ε, δ). The message recommends δ ≤ 1/(10·N) rounded down to a power of ten (it does not
+    print N itself)."""
+    if n_rows > 0 and delta * n_rows >= 1.0:
+        rec = 10.0 ** math.floor(math.log10(1.0 / (10.0 * n_rows)))
+        raise ConfigError(
+            f"delta: δ={delta:g} is not small against the number of rows N of this dataset "
+            f"(δ must be below 1/N); use δ ≤ 1/(10·N), e.g. δ={rec:.0e}"
+        )
+
+
+def metrics_history(config: TrainConfig, n_validation: int) -> list[tuple[float, float, int]]:
+    """The mechanism entry of the DP quality-metrics release (one Gaussian histogram), or
+    nothing when no metrics are released with DP (no held-out rows, non-private run, or
+    ``exact_metrics``)."""
+    if config.no_dp or config.exact_metrics or n_validation <= 0:
+        return []
+    return [(float(config.metrics_noise_multiplier), 1.0, 1)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -432,14 +490,21 @@ def plan_run(
     config: TrainConfig,
     prior_history: Sequence[Sequence[float | int]] | None = None,
 ) -> PlannedRun:
-    """The run's sample rate, steps and calibrated noise, exactly as training will use them."""
+    """The run's sample rate, steps and calibrated noise, exactly as training will use them.
+
+    ``history`` is what a ledger reserves: prior entries, the DP-SGD entry and the DP release
+    of the quality metrics. A non-private run's history is ``[(0.0, q, steps)]``: noise 0,
+    which every accountant composes to ε = ∞."""
     n_val, n_train, q, total = _schedule(n_rows, config)
     prior = normalize_history(prior_history or [])
     if config.no_dp:
-        return PlannedRun(n_rows, n_train, n_val, q, total, 0.0, [])
+        return PlannedRun(n_rows, n_train, n_val, q, total, 0.0, [(0.0, q, total)])
     assert config.epsilon is not None
-    sigma = calibrate_noise(config.epsilon, config.delta, q, total, config.accountant, prior)
-    return PlannedRun(n_rows, n_train, n_val, q, total, sigma, [*prior, (sigma, q, total)])
+    post = metrics_history(config, n_val)
+    sigma = calibrate_noise(
+        config.epsilon, config.delta, q, total, config.accountant, [*prior, *post]
+    )
+    return PlannedRun(n_rows, n_train, n_val, q, total, sigma, [*prior, (sigma, q, total), *post])
 
 
 def train_tabular(
@@ -452,20 +517,29 @@ def train_tabular(
     checkpoint_path: str | os.PathLike[str] | CheckpointStore | None = None,
     prior_history: Sequence[Sequence[float | int]] | None = None,
     initial_state: bytes | None = None,
+    charge: ChargeFn | None = None,
 ) -> TrainResult:
     """Train a classifier on ``table`` (pyarrow.Table or pandas.DataFrame) with DP-SGD.
 
     - ``features``: declared or DP :class:`FeatureSpec` (must declare ``target_classes``).
-    - ``progress(step, total_steps, loss, epsilon_so_far)``: called every
-      ``config.progress_every`` steps (default: about 25 times per run) and at the last step.
+    - ``progress(step, total_steps, epsilon_so_far)``: called every ``config.progress_every``
+      steps (default: about 25 times per run) and at the last step. Public facts only: no
+      loss or other statistic of the private rows is reported.
     - ``checkpoint_path``: file path or :class:`CheckpointStore`. Model, optimizer, accountant
-      history and RNG states are saved every ``config.checkpoint_every`` steps; an existing
-      checkpoint for the same config/data is resumed (ConflictError if it belongs to another
-      run); it is removed when training completes.
+      history (and, for ``noise_seed`` runs only, RNG states) are saved every
+      ``config.checkpoint_every`` steps; an existing checkpoint for the same config/data is
+      resumed (ConflictError if it belongs to another run); it is removed when training
+      completes.
     - ``prior_history``: mechanism entries already spent by this run on the same rows (e.g.
-      :func:`dp_feature_spec`'s); the noise is calibrated so prior + DP-SGD meets
-      ``config.epsilon`` and the result's history starts with them.
+      :func:`dp_feature_spec`'s); the noise is calibrated so prior + DP-SGD + the metrics
+      release meets ``config.epsilon`` and the result's history starts with them.
     - ``initial_state``: state-dict bytes to start from (e.g. a federated round's weights).
+    - ``charge(history)``: write-ahead accounting. Called *before* the rows are used for more
+      DP-SGD steps (in blocks of at most ``config.checkpoint_every`` steps) and before the
+      metrics release, with this call's history as it will be once they are done; a ledger
+      records it so a run killed at any point is charged at least every step it executed.
+      If training fails, the exception carries ``privtrain_executed``: the exact history this
+      call executed.
     """
     cpu0, wall0 = time.process_time(), time.perf_counter()
     cfg = config
@@ -490,6 +564,7 @@ def train_tabular(
     prior = normalize_history(prior_history or [])
     if cfg.no_dp and prior:
         raise ConfigError("no_dp run with a prior_history: a non-private run has no accounting")
+    post = metrics_history(cfg, n_val)
 
     store = _store(checkpoint_path)
     fp = _fingerprint(cfg, features, target, x_all, y_all, prior, initial_state)
@@ -531,7 +606,9 @@ def train_tabular(
             sigma = 0.0
         else:
             assert cfg.epsilon is not None
-            sigma = calibrate_noise(cfg.epsilon, cfg.delta, q, total, cfg.accountant, prior)
+            sigma = calibrate_noise(
+                cfg.epsilon, cfg.delta, q, total, cfg.accountant, [*prior, *post]
+            )
         plan = _Plan(
             n_train=n_train,
             sample_rate=q,
@@ -540,6 +617,7 @@ def train_tabular(
             expected_batch_size=max(1, int(n_train * q)),
             sigma=sigma,
             prior=prior,
+            post=post,
         )
         if not cfg.no_dp:
             logger.info(
@@ -549,26 +627,54 @@ def train_tabular(
                 sigma,
                 cfg.epsilon,
             )
+        if cfg.noise_seed is not None:
+            msg = (
+                "noise_seed is set: noise and sampling are reproducible from the seed, so this "
+                "run has no privacy guarantee (reported as ε = ∞); for tests only"
+            )
+            logger.warning(msg)
+            notes.append(msg)
+        start = int(ckpt["step"]) if ckpt is not None else 0
+        charger = _Charger(charge, sigma, q, total - start, cfg.checkpoint_every)
         trainer = {"none": _run_nonprivate, "fast": _run_fast}.get(mode, _run_opacus)
-        steps_done = trainer(
-            net=net,
-            mode=mode,
-            cfg=cfg,
-            plan=plan,
-            x=x_tr,
-            y=y_tr,
-            progress=progress,
-            store=store,
-            fp=fp,
-            ckpt=ckpt,
-        )
-        history: History = [] if cfg.no_dp else [*prior, (sigma, q, steps_done)]
-        eps = math.inf if cfg.no_dp else epsilon_for(history, cfg.delta, cfg.accountant)
-        metrics = (
-            classification_metrics(y_va, _predict_proba(net, x_va), len(classes))
-            if n_val
-            else {"n": 0}
-        )
+        try:
+            steps_done = trainer(
+                net=net,
+                mode=mode,
+                cfg=cfg,
+                plan=plan,
+                x=x_tr,
+                y=y_tr,
+                progress=progress,
+                store=store,
+                fp=fp,
+                ckpt=ckpt,
+                before_step=charger.before_step,
+            )
+            if cfg.no_dp:
+                history: History = []
+                metrics = _exact_metrics(net, x_va, y_va, len(classes), "exact (non-private run)")
+            elif post:
+                charger.before_release(post[0])
+                with _noise_source(cfg, None, salt=2) as noise:
+                    metrics = _dp_metrics(net, x_va, y_va, len(classes), cfg, noise)
+                history = [*prior, (sigma, q, steps_done), *post]
+            else:
+                metrics = (
+                    _exact_metrics(net, x_va, y_va, len(classes), "exact (opted in; not DP)")
+                    if n_val
+                    else {"n": 0, "release": "none"}
+                )
+                history = [*prior, (sigma, q, steps_done)]
+        except BaseException as e:
+            with contextlib.suppress(AttributeError, TypeError):
+                e.privtrain_executed = charger.executed()  # type: ignore[attr-defined]
+            raise
+        seeded = cfg.noise_seed is not None and not cfg.no_dp
+        if cfg.no_dp or seeded:
+            eps = math.inf
+        else:
+            eps = epsilon_for(history, cfg.delta, cfg.accountant)
         sd = state_dict_bytes(net)
     if store is not None:
         store.clear()
@@ -589,7 +695,7 @@ def train_tabular(
         metrics=metrics,
         cpu_seconds=time.process_time() - cpu0,
         wall_seconds=time.perf_counter() - wall0,
-        non_private=cfg.no_dp,
+        non_private=cfg.no_dp or seeded,
         features=features,
         target=target,
         classes=classes,
@@ -604,7 +710,135 @@ def train_tabular(
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
+        executed=charger.executed(),
+        noise="none" if cfg.no_dp else ("seeded" if seeded else "aes-256-ctr"),
     )
+
+
+class _Charger:
+    """Write-ahead accounting of one :func:`train_tabular` call: before a DP-SGD step whose
+    index passes what was last charged, charge up to ``block`` steps ahead (never beyond the
+    call's total); before the metrics release, charge it. ``executed()`` is the exact history
+    begun so far."""
+
+    def __init__(self, fn: ChargeFn | None, sigma: float, q: float, total: int, block: int) -> None:
+        self.fn, self.sigma, self.q = fn, float(sigma), float(q)
+        self.total, self.block = max(0, int(total)), max(1, int(block))
+        self.begun = 0
+        self.charged = 0
+        self.extra: list[tuple[float, float, int]] = []
+
+    def _entries(self, steps: int) -> list[tuple[float, float, int]]:
+        return ([(self.sigma, self.q, steps)] if steps else []) + list(self.extra)
+
+    def executed(self) -> list[tuple[float, float, int]]:
+        return self._entries(self.begun)
+
+    def before_step(self) -> None:
+        self.begun += 1
+        if self.begun > self.charged:
+            self.charged = max(self.begun, min(self.begun + self.block - 1, self.total))
+            if self.fn is not None:
+                self.fn(self._entries(self.charged))
+
+    def before_release(self, entry: tuple[float, float, int]) -> None:
+        self.extra.append(entry)
+        if self.fn is not None:
+            self.fn(self._entries(max(self.begun, self.charged)))
+
+
+# ---- quality metrics: released with DP ---------------------------------------------------------
+
+
+def _scores(net: nn.Module, x: torch.Tensor) -> np.ndarray:
+    return _predict_proba(net, x) if len(x) else np.zeros((0, 1), dtype=np.float32)
+
+
+def _exact_metrics(
+    net: nn.Module, x: torch.Tensor, y: np.ndarray, n_classes: int, release: str
+) -> dict[str, Any]:
+    out: dict[str, Any] = dict(classification_metrics(y, _scores(net, x), n_classes))
+    out["release"] = release
+    return out
+
+
+def _dp_metrics(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: np.ndarray,
+    n_classes: int,
+    cfg: TrainConfig,
+    noise: Any,
+) -> dict[str, Any]:
+    """Quality metrics from one Gaussian release: the joint histogram of (true class,
+    prediction cell), where the cell is the predicted class (multi-class) or the bin of the
+    positive-class score among ``metrics_bins`` equal bins of [0, 1] (binary; bins below 0.5
+    are the negative predictions). A row adds 1 to exactly one cell (L2 sensitivity 1); noise
+    N(0, σ_m²) per cell; everything else is post-processing."""
+    proba = _scores(net, x)
+    y = np.asarray(y, dtype=np.int64)
+    pred = proba.argmax(1) if len(y) else np.zeros(0, dtype=np.int64)
+    if n_classes == 2:
+        b = cfg.metrics_bins
+        half = b // 2
+        cell = np.clip(np.floor(proba[:, 1].astype(np.float64) * b), 0, b - 1).astype(np.int64)
+        cell = np.where(pred == 1, np.maximum(cell, half), np.minimum(cell, half - 1))
+        width = b
+    else:
+        cell, width = pred.astype(np.int64), n_classes
+    hist = np.bincount(y * width + cell, minlength=n_classes * width).astype(np.float64)
+    sigma = float(cfg.metrics_noise_multiplier)
+    noisy = hist + noise.gaussian((hist.size,), sigma, torch.float64).numpy()
+    h = np.clip(noisy, 0.0, None).reshape(n_classes, width)
+    return _metrics_from_histogram(h, n_classes, sigma, width)
+
+
+def _metrics_from_histogram(
+    h: np.ndarray, n_classes: int, sigma: float, width: int
+) -> dict[str, Any]:
+    n = float(h.sum())
+    rows = h.sum(1)
+    out: dict[str, Any] = {
+        "release": "gaussian",
+        "mechanism": (
+            f"Gaussian noise σ={sigma:g} on a {n_classes}×{width} histogram of (true class, "
+            + ("score bin" if n_classes == 2 else "predicted class")
+            + "); L2 sensitivity 1"
+        ),
+        "n": int(round(n)),
+    }
+    if n <= 0:
+        return out | {"accuracy": None, "recall": None, "precision": None, "f1": None, "auc": None}
+
+    def div(a: float, b: float) -> float:
+        return float(min(1.0, max(0.0, a / b))) if b > 0 else 0.0
+
+    out["majority_rate"] = div(float(rows.max()), n)
+    if n_classes == 2:
+        half = width // 2
+        tn, fp = float(h[0, :half].sum()), float(h[0, half:].sum())
+        fn, tp = float(h[1, :half].sum()), float(h[1, half:].sum())
+        out["accuracy"] = div(tp + tn, n)
+        r, p = div(tp, tp + fn), div(tp, tp + fp)
+        out.update(recall=r, precision=p, f1=(2 * p * r / (p + r)) if p + r else 0.0)
+        pos, neg = h[1], h[0]
+        n_pos, n_neg = float(pos.sum()), float(neg.sum())
+        if n_pos > 0 and n_neg > 0:
+            below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
+            auc = float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
+            out["auc"] = min(1.0, max(0.0, auc))
+        else:
+            out["auc"] = None
+    else:
+        diag = np.diag(h)
+        out["accuracy"] = div(float(diag.sum()), n)
+        cols = h.sum(0)
+        rec = [div(float(diag[c]), float(rows[c])) for c in range(n_classes)]
+        pre = [div(float(diag[c]), float(cols[c])) for c in range(n_classes)]
+        f1 = [2 * a * b / (a + b) if a + b else 0.0 for a, b in zip(rec, pre, strict=True)]
+        out.update(recall=float(np.mean(rec)), precision=float(np.mean(pre)), f1=float(np.mean(f1)))
+        out["auc"] = None
+    return out
 
 
 def _where(store: CheckpointStore | None) -> str:
@@ -692,7 +926,7 @@ class _Reporter:
         self.cfg, self.plan, self.progress = cfg, plan, progress
         self.every = cfg.progress_every or max(1, plan.total_steps // 25)
 
-    def __call__(self, step: int, loss: float) -> None:
+    def __call__(self, step: int) -> None:
         if self.progress is None or (step % self.every and step != self.plan.total_steps):
             return
         if self.cfg.no_dp:
@@ -702,33 +936,39 @@ class _Reporter:
             eps = epsilon_for(
                 [*p.prior, (p.sigma, p.sample_rate, step)], self.cfg.delta, self.cfg.accountant
             )
-        self.progress(step, self.plan.total_steps, loss, eps)
+        self.progress(step, self.plan.total_steps, eps)
 
 
-def _rng_pair(cfg: TrainConfig, ckpt: dict[str, Any] | None) -> tuple[torch.Generator, ...]:
+def _rng_pair(cfg: TrainConfig, ckpt: dict[str, Any] | None) -> tuple[torch.Generator, Any]:
+    """(sampling generator, noise source). Production: Poisson sampling from a generator seeded
+    with 63 bits of OS entropy, noise from the AES-CTR CSPRNG (:class:`SecureNoise`). With
+    ``noise_seed`` (tests only): both reproducible, restored from a checkpoint."""
     if cfg.noise_seed is not None:
-        logger.warning(
-            "noise_seed is set: noise and sampling are reproducible (not for production)"
-        )
         g_sample, g_noise = _generator(cfg.noise_seed), _generator(cfg.noise_seed + 1)
+        rng = ckpt.get("rng") if ckpt is not None else None
+        if rng:  # only reproducible (noise_seed) runs keep generator states in checkpoints
+            g_sample.set_state(rng["sample"])
+            g_noise.set_state(rng["noise"])
+        return g_sample, SeededNoise(generator=g_noise)
+    return _generator(secrets.randbits(63)), SecureNoise()
+
+
+@contextlib.contextmanager
+def _noise_source(cfg: TrainConfig, ckpt: dict[str, Any] | None, salt: int) -> Iterator[Any]:
+    """A noise source for one release outside the step loop (the metrics)."""
+    if cfg.noise_seed is not None:
+        yield SeededNoise(cfg.noise_seed + 1000 + salt)
     else:
-        g_sample, g_noise = _generator(secrets.randbits(63)), _generator(secrets.randbits(63))
-    rng = ckpt.get("rng") if ckpt is not None else None
-    if rng:  # only reproducible (noise_seed) runs keep generator states in checkpoints
-        g_sample.set_state(rng["sample"])
-        g_noise.set_state(rng["noise"])
-    return g_sample, g_noise
+        yield SecureNoise()
 
 
-def _rng_state(
-    cfg: TrainConfig, g_sample: torch.Generator, g_noise: torch.Generator
-) -> dict[str, torch.Tensor]:
+def _rng_state(cfg: TrainConfig, g_sample: torch.Generator, noise: Any) -> dict[str, torch.Tensor]:
     """Generator states for a checkpoint. Production runs (no ``noise_seed``) store none: whoever
     read a checkpoint could otherwise predict the noise and batches of the remaining steps. Their
-    resumed steps draw fresh noise and batches from OS entropy instead."""
-    if cfg.noise_seed is None:
+    resumed steps draw fresh noise and batches instead."""
+    if cfg.noise_seed is None or not isinstance(noise, SeededNoise):
         return {}
-    return {"sample": g_sample.get_state(), "noise": g_noise.get_state()}
+    return {"sample": g_sample.get_state(), "noise": noise.generator.get_state()}
 
 
 def _restore(net: nn.Module, opt: torch.optim.Optimizer, ckpt: dict[str, Any] | None) -> int:
@@ -751,6 +991,7 @@ def _run_fast(
     fp: str,
     ckpt: dict[str, Any] | None,
     mode: str,
+    before_step: Callable[[], None] | None = None,
 ) -> int:
     _opacus()
     from opacus.utils.uniform_sampler import UniformWithReplacementSampler
@@ -758,7 +999,7 @@ def _run_fast(
     net.train()
     opt = _make_optimizer(cfg, net.parameters())
     step = _restore(net, opt, ckpt)
-    g_sample, g_noise = _rng_pair(cfg, ckpt)
+    g_sample, noise = _rng_pair(cfg, ckpt)
     report = _Reporter(cfg, plan, progress)
     clipper = BookkeepingClipper(net, cfg.max_grad_norm)
     remaining = plan.total_steps - step
@@ -772,16 +1013,17 @@ def _run_fast(
             steps=remaining,
         )
         for idx in sampler:
+            if before_step is not None:
+                before_step()
             with _as_training_error("DP-SGD step (fast clipping)"):
                 opt.zero_grad(set_to_none=True)
                 it = torch.as_tensor(idx, dtype=torch.long)
-                loss = 0.0
                 for chunk in it.split(cfg.max_physical_batch_size):
-                    loss += clipper.accumulate(x[chunk], y[chunk])
-                clipper.finalize(plan.sigma, plan.expected_batch_size, g_noise)
+                    clipper.accumulate(x[chunk], y[chunk])
+                clipper.finalize(plan.sigma, plan.expected_batch_size, noise)
                 opt.step()
             step += 1
-            report(step, loss / max(1, len(idx)))
+            report(step)
             if store is not None and step % cfg.checkpoint_every == 0 and step < plan.total_steps:
                 _save_checkpoint(
                     store,
@@ -791,7 +1033,7 @@ def _run_fast(
                     step=step,
                     net=net,
                     opt=opt,
-                    rng=_rng_state(cfg, g_sample, g_noise),
+                    rng=_rng_state(cfg, g_sample, noise),
                 )
     finally:
         clipper.remove()
@@ -810,6 +1052,7 @@ def _run_nonprivate(
     fp: str,
     ckpt: dict[str, Any] | None,
     mode: str,
+    before_step: Callable[[], None] | None = None,
 ) -> int:
     """Baseline: shuffled mini-batches (a fresh seeded permutation per epoch), no clipping and
     no noise. Not differentially private."""
@@ -826,21 +1069,43 @@ def _run_nonprivate(
             epoch = e
             perm = torch.randperm(plan.n_train, generator=_generator(cfg.seed * 1_000_003 + e))
         idx = perm[k * bs : (k + 1) * bs]
+        if before_step is not None:
+            before_step()
         with _as_training_error("training step"):
             opt.zero_grad(set_to_none=True)
-            loss = 0.0
             for chunk in idx.split(cfg.max_physical_batch_size):
                 lsum = F.cross_entropy(net(x[chunk]), y[chunk], reduction="sum")
                 (lsum / len(idx)).backward()
-                loss += float(lsum.detach())
             opt.step()
         step += 1
-        report(step, loss / max(1, len(idx)))
+        report(step)
         if store is not None and step % cfg.checkpoint_every == 0 and step < plan.total_steps:
             _save_checkpoint(
                 store, fp=fp, mode=mode, plan=plan, step=step, net=net, opt=opt, rng={}
             )
     return step
+
+
+def _secure_add_noise(dp_opt: Any, noise: Any) -> None:
+    """Make an Opacus DPOptimizer draw its noise from ``noise`` (our CSPRNG) instead of torch's
+    generator. Same arithmetic as Opacus' ``DPOptimizer.add_noise`` (and the ghost-clipping
+    optimizer's, which honours ``_adjusted_noise_multiplier``); hand-written because Opacus
+    only accepts a ``torch.Generator`` and its own secure mode needs ``torchcsprng``."""
+    import types
+
+    from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+
+    def add_noise(self: Any) -> None:
+        nm = getattr(self, "_adjusted_noise_multiplier", self.noise_multiplier)
+        std = float(nm) * float(self.max_grad_norm)
+        for p in self.params:
+            _check_processed_flag(p.summed_grad)
+            ref = p.summed_grad
+            z = noise.gaussian(tuple(ref.shape), std, ref.dtype) if std > 0 else 0.0
+            p.grad = (ref + z).view_as(p)
+            _mark_as_processed(p.summed_grad)
+
+    dp_opt.add_noise = types.MethodType(add_noise, dp_opt)
 
 
 def _run_opacus(
@@ -855,6 +1120,7 @@ def _run_opacus(
     fp: str,
     ckpt: dict[str, Any] | None,
     mode: str,
+    before_step: Callable[[], None] | None = None,
 ) -> int:
     _opacus()
     from opacus import PrivacyEngine
@@ -863,12 +1129,13 @@ def _run_opacus(
     net.train()
     opt = _make_optimizer(cfg, net.parameters())
     step = _restore(net, opt, ckpt)
-    g_sample, g_noise = _rng_pair(cfg, ckpt)
+    g_sample, noise = _rng_pair(cfg, ckpt)
     report = _Reporter(cfg, plan, progress)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(x, y), batch_size=cfg.batch_size, generator=g_sample
     )
     with warnings.catch_warnings():
+        # Opacus warns that its secure_mode is off: its noise is replaced below by ours.
         warnings.filterwarnings("ignore", message=".*Secure RNG turned off.*")
         engine = PrivacyEngine(accountant=cfg.accountant)
     criterion = nn.CrossEntropyLoss()
@@ -879,7 +1146,6 @@ def _run_opacus(
         noise_multiplier=plan.sigma,
         max_grad_norm=cfg.max_grad_norm,
         poisson_sampling=True,
-        noise_generator=g_noise,
     )
     with _as_training_error(f"Opacus make_private ({mode})"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -890,6 +1156,7 @@ def _run_opacus(
         else:
             model, dp_opt, dl = engine.make_private(grad_sample_mode="hooks", **common)
             crit = criterion
+    _secure_add_noise(dp_opt, noise)
     if ckpt is not None:
         engine.accountant.history = [tuple(h) for h in ckpt["history"]][len(plan.prior) :]
     if abs(dl.sample_rate - plan.sample_rate) > 1e-12:
@@ -897,7 +1164,7 @@ def _run_opacus(
             f"Opacus sample rate {dl.sample_rate} differs from the planned {plan.sample_rate}"
         )
     try:
-        loss_sum, loss_n = 0.0, 0
+        begun = False
         while step < plan.total_steps:
             with BatchMemoryManager(
                 data_loader=dl,
@@ -905,6 +1172,9 @@ def _run_opacus(
                 optimizer=dp_opt,
             ) as mdl:
                 for xb, yb in mdl:
+                    if not begun and before_step is not None:
+                        before_step()
+                    begun = True
                     with (
                         _as_training_error(f"DP-SGD step (Opacus {mode})"),
                         warnings.catch_warnings(),
@@ -914,14 +1184,11 @@ def _run_opacus(
                         loss = crit(model(xb), yb)
                         loss.backward()
                         dp_opt.step()
-                    if len(xb):
-                        loss_sum += float(loss.item()) * len(xb)
-                        loss_n += len(xb)
                     if dp_opt._is_last_step_skipped:
                         continue
+                    begun = False
                     step += 1
-                    report(step, loss_sum / max(1, loss_n))
-                    loss_sum, loss_n = 0.0, 0
+                    report(step)
                     if (
                         store is not None
                         and step % cfg.checkpoint_every == 0
@@ -935,7 +1202,7 @@ def _run_opacus(
                             step=step,
                             net=net,
                             opt=dp_opt.original_optimizer,
-                            rng=_rng_state(cfg, g_sample, g_noise),
+                            rng=_rng_state(cfg, g_sample, noise),
                         )
                     if step >= plan.total_steps:
                         break

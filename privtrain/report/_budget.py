@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,18 @@ from privtrain.ledger import Ledger, compose
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("privtrain.report", "templates"), autoescape=True
 )
+
+
+def _eps_filter(v: Any) -> str:
+    """ε for the report: ``∞ (non-private)`` for an infinite spend (``"inf"`` in JSON form)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return "∞ (non-private)" if math.isinf(f) else f"{f:.4f}"
+
+
+_ENV.filters["eps"] = _eps_filter
 
 
 def _png(fig: Any) -> str:
@@ -83,7 +96,7 @@ def budget_report_data(ws: Any, ledger: Ledger) -> list[dict[str, Any]]:
                     {
                         "ref": m.ref,
                         "epsilon": eps,
-                        "epsilon_label": "non-private" if eps is None else f"{eps:.3f}",
+                        "epsilon_label": "∞ (non-private)" if eps is None else f"{eps:.3f}",
                         "accuracy": q.get("accuracy"),
                         "auc": q.get("auc"),
                     }
@@ -113,15 +126,26 @@ def budget_report_html(ws: Any, ledger: Ledger, path: Path) -> Path:
         if d["timeline"]:
             fig, ax = plt.subplots(figsize=(5, 3.2))
             ts = [datetime.fromisoformat(t) for t, _ in d["timeline"]]
-            ax.step(ts, [e for _, e in d["timeline"]], where="post", marker="o", label="spent ε")
+            finite = [e for _, e in d["timeline"] if math.isfinite(e)]
+            top = max([st["epsilon_total"], *finite]) * 1.1
+            ys = [e if math.isfinite(e) else top for _, e in d["timeline"]]
+            ax.step(ts, ys, where="post", marker="o", label="spent ε")
+            for t, (_, e) in zip(ts, d["timeline"], strict=True):
+                if math.isinf(e):
+                    ax.annotate("ε = ∞ (non-private run)", (t, top), fontsize=8, color="r")
+                    break
             ax.axhline(st["epsilon_total"], color="r", linestyle="--", label="budget ε")
-            ax.set_ylim(bottom=0, top=max(st["epsilon_total"], d["timeline"][-1][1]) * 1.1)
+            ax.set_ylim(bottom=0, top=top * 1.15)
             ax.set_title("budget vs spent over time")
             ax.set_ylabel("ε")
             ax.legend()
             fig.autofmt_xdate()
             d["plot_spend"] = _png(fig)
-        curves = [r for r in d["runs"] if r["status"] == "committed" and r["history"]]
+        curves = [
+            r
+            for r in d["runs"]
+            if r["status"] == "committed" and r["history"] and not r.get("non_private")
+        ]
         if curves:
             fig, ax = plt.subplots(figsize=(5, 3.2))
             for r in curves:
@@ -139,7 +163,7 @@ def budget_report_html(ws: Any, ledger: Ledger, path: Path) -> Path:
             for m in pts:
                 ax.annotate(m["ref"], (m["epsilon"], m["accuracy"]), fontsize=7)
             for m in d["models"]:
-                if m["epsilon_label"] == "non-private" and m["accuracy"] is not None:
+                if m["epsilon_label"] == "∞ (non-private)" and m["accuracy"] is not None:
                     ax.axhline(m["accuracy"], color="gray", linestyle=":", label="non-private")
             ax.set_title("held-out accuracy vs ε")
             ax.set_xlabel("ε")

@@ -1,0 +1,331 @@
+"""Homomorphic aggregation with TenSEAL CKKS: key ceremony, packing, encrypt / add / decrypt.
+
+Parameters (addition only, no multiplication depth): ring degree N=4096 (2048 slots),
+coefficient moduli [60, 49] bits, scale 2^40. A ciphertext of 2048 slots serializes to
+about 64 KiB: 8.0× the fp32 bytes it carries; the decryption error of a sum of a few updates is
+~1e-8 (SECURITY.md justifies the choice).
+
+Ceremony: one party runs :func:`keygen` (``privtrain fed keygen``), which stores the secret
+context in its own home (encrypted under a key held in its keyring), writes the *public*
+context for the server, and a key share (the secret context encrypted under a share
+passphrase) for the other sites, which import it into their homes (``privtrain fed import-key``).
+The server side loads only public contexts: :func:`load_public` refuses one holding a secret key.
+
+A site's update is packed into one flat vector — every parameter of every layer, in state-dict
+order, followed by the site's weight — multiplied by the weight and split into full 2048-slot
+ciphertexts. The server adds ciphertexts slot-wise; a site decrypts the sum and divides by its
+last slot (the sum of the weights): FedAvg without the server seeing any one update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from privtrain._io import atomic_write_bytes
+from privtrain.errors import (
+    ConfigError,
+    IntegrityError,
+    KeyAccessError,
+    NotFoundError,
+)
+
+POLY_MODULUS_DEGREE = 4096
+COEFF_MOD_BIT_SIZES = (60, 49)
+SCALE_BITS = 40
+SLOTS = POLY_MODULUS_DEGREE // 2
+_SHARE_MAGIC = b"privtrain-he-share/1\n"
+_STORE_MAGIC = b"privtrain-he-secret/1\n"
+_FED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _ts() -> Any:
+    import tenseal
+
+    return tenseal
+
+
+def check_federation(name: str) -> str:
+    if not isinstance(name, str) or not _FED_NAME.match(name):
+        raise ConfigError(f"federation name {name!r} must match [A-Za-z0-9][A-Za-z0-9._-]*")
+    return name
+
+
+# ---- contexts ----------------------------------------------------------------------------------
+
+
+def new_secret_context() -> Any:
+    ts = _ts()
+    ctx = ts.context(
+        ts.SCHEME_TYPE.CKKS,
+        poly_modulus_degree=POLY_MODULUS_DEGREE,
+        coeff_mod_bit_sizes=list(COEFF_MOD_BIT_SIZES),
+    )
+    ctx.global_scale = 2**SCALE_BITS
+    return ctx
+
+
+def public_bytes(ctx: Any) -> bytes:
+    """The context without its secret key (and without relinearization/Galois keys, which
+    addition does not need)."""
+    return bytes(
+        ctx.serialize(
+            save_public_key=True,
+            save_secret_key=False,
+            save_galois_keys=False,
+            save_relin_keys=False,
+        )
+    )
+
+
+def secret_bytes(ctx: Any) -> bytes:
+    return bytes(ctx.serialize(save_secret_key=True, save_galois_keys=False))
+
+
+def _context_from(data: bytes, what: str) -> Any:
+    ts = _ts()
+    try:
+        return ts.context_from(data)
+    except Exception as e:
+        raise IntegrityError(f"{what}: not a TenSEAL context ({type(e).__name__})") from None
+
+
+def load_public(data: bytes, *, what: str = "HE public context") -> Any:
+    """Server side: a public CKKS context. A context that holds a secret key is refused: the
+    aggregator must never be able to decrypt an update."""
+    ctx = _context_from(data, what)
+    if ctx.is_private():
+        raise KeyAccessError(
+            f"{what} holds a secret key: the server accepts only the public context "
+            "(`privtrain fed keygen` writes it)"
+        )
+    _check_params(ctx, what)
+    return ctx
+
+
+def load_secret(data: bytes, *, what: str = "HE secret context") -> Any:
+    ctx = _context_from(data, what)
+    if not ctx.is_private():
+        raise KeyAccessError(f"{what} holds no secret key")
+    _check_params(ctx, what)
+    return ctx
+
+
+def _check_params(ctx: Any, what: str) -> None:
+    # A round-trip of a tiny vector checks the scheme is CKKS with our scale.
+    if int(round(np.log2(ctx.global_scale))) != SCALE_BITS:
+        raise ConfigError(f"{what}: scale 2^{np.log2(ctx.global_scale):.0f}, expected 2^40")
+
+
+def fingerprint(public: bytes) -> str:
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+# ---- packing -----------------------------------------------------------------------------------
+
+
+def pack(weights: Mapping[str, np.ndarray], weight: float) -> np.ndarray:
+    """All parameters of all layers in state-dict order, times ``weight``, then ``weight``."""
+    flat = [np.asarray(v, dtype=np.float64).ravel() for v in weights.values()]
+    body = np.concatenate(flat) if flat else np.zeros(0)
+    return np.concatenate([body * float(weight), [float(weight)]])
+
+
+def unpack(vector: np.ndarray, template: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Average from a summed packed vector: divide by the weight sum (last slot), reshape."""
+    total = float(vector[-1])
+    if not total > 0:
+        raise IntegrityError("HE aggregate: the weight sum is not positive")
+    body = np.asarray(vector[:-1], dtype=np.float64) / total
+    out: dict[str, np.ndarray] = {}
+    i = 0
+    for k, v in template.items():
+        n = int(np.prod(v.shape)) if v.shape else 1
+        out[k] = body[i : i + n].reshape(v.shape).astype(v.dtype)
+        i += n
+    if i != len(body):
+        raise IntegrityError(f"HE aggregate has {len(body)} values, the model {i}")
+    return out
+
+
+def n_chunks(length: int) -> int:
+    return -(-length // SLOTS)
+
+
+def encrypt(ctx: Any, vector: np.ndarray) -> list[bytes]:
+    """Full-slot ciphertexts (2048 values each, the last one zero-padded)."""
+    ts = _ts()
+    out = []
+    for i in range(0, len(vector), SLOTS):
+        part = np.zeros(SLOTS)
+        chunk = vector[i : i + SLOTS]
+        part[: len(chunk)] = chunk
+        out.append(bytes(ts.ckks_vector(ctx, part.tolist()).serialize()))
+    return out
+
+
+def add(public_ctx: Any, updates: Sequence[Sequence[bytes]]) -> list[bytes]:
+    """Server side: slot-wise sum of the sites' ciphertexts (no decryption possible)."""
+    ts = _ts()
+    if not updates:
+        raise ConfigError("HE aggregation needs at least one update")
+    n = len(updates[0])
+    if any(len(u) != n for u in updates):
+        raise IntegrityError("HE updates have different numbers of ciphertexts")
+    out = []
+    for j in range(n):
+        try:
+            acc = ts.ckks_vector_from(public_ctx, updates[0][j])
+            for u in updates[1:]:
+                acc += ts.ckks_vector_from(public_ctx, u[j])
+        except Exception as e:
+            raise IntegrityError(f"HE update ciphertext {j} is malformed ({e})") from None
+        out.append(bytes(acc.serialize()))
+    return out
+
+
+def decrypt(secret_ctx: Any, chunks: Sequence[bytes], length: int) -> np.ndarray:
+    ts = _ts()
+    if len(chunks) != n_chunks(length):
+        raise IntegrityError(
+            f"HE aggregate has {len(chunks)} ciphertexts, expected {n_chunks(length)}"
+        )
+    parts = []
+    for j, c in enumerate(chunks):
+        try:
+            parts.append(np.asarray(ts.ckks_vector_from(secret_ctx, c).decrypt()))
+        except Exception as e:
+            raise IntegrityError(f"HE aggregate ciphertext {j} does not decrypt ({e})") from None
+    return np.concatenate(parts)[:length]
+
+
+# ---- key storage in a home and key shares ------------------------------------------------------
+
+
+def _aead(key: bytes) -> Any:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
+def _home_key(ws: Any, federation: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    _, ikm = ws.keys.hmac_key(f"fed-he.{federation}")
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"privtrain he secret context"
+    ).derive(ikm)
+
+
+def secret_path(ws: Any, federation: str) -> Path:
+    return ws.settings.home / "federation" / f"{check_federation(federation)}.he.enc"
+
+
+def public_path(ws: Any, federation: str) -> Path:
+    return ws.settings.home / "federation" / f"{check_federation(federation)}.he.public"
+
+
+def store_secret(ws: Any, federation: str, secret: bytes, public: bytes) -> Path:
+    """Keep a site's secret context in its home, AES-256-GCM under a key from its keyring."""
+    check_federation(federation)
+    load_secret(secret)  # refuse to store anything else
+    nonce = os.urandom(12)
+    aad = _STORE_MAGIC + federation.encode()
+    blob = _STORE_MAGIC + nonce + _aead(_home_key(ws, federation)).encrypt(nonce, secret, aad)
+    p = secret_path(ws, federation)
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write_bytes(p, blob)
+    atomic_write_bytes(public_path(ws, federation), public, mode=0o644)
+    ws.record(
+        "federation.he_key.store",
+        f"federation:{federation}",
+        details={"public_sha256": fingerprint(public)},
+    )
+    return p
+
+
+def load_secret_from_home(ws: Any, federation: str) -> Any:
+    p = secret_path(ws, federation)
+    try:
+        blob = p.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"no HE key for federation {federation!r} in {ws.settings.home} "
+            "(run `privtrain fed keygen` or `privtrain fed import-key`)"
+        ) from None
+    if not blob.startswith(_STORE_MAGIC) or len(blob) < len(_STORE_MAGIC) + 28:
+        raise IntegrityError(f"{p}: not a privtrain HE key file")
+    nonce = blob[len(_STORE_MAGIC) : len(_STORE_MAGIC) + 12]
+    body = blob[len(_STORE_MAGIC) + 12 :]
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        secret = _aead(_home_key(ws, federation)).decrypt(
+            nonce, body, _STORE_MAGIC + federation.encode()
+        )
+    except InvalidTag:
+        raise IntegrityError(f"{p}: HE key file fails authentication") from None
+    return load_secret(secret, what=str(p))
+
+
+def _share_key(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+
+
+def export_share(federation: str, secret: bytes, passphrase: str) -> bytes:
+    """The secret context for another site, encrypted under a share passphrase (scrypt,
+    AES-256-GCM). Hand it over out of band with the passphrase on a separate channel."""
+    if len(passphrase) < 12:
+        raise ConfigError("the key-share passphrase must have at least 12 characters")
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = _SHARE_MAGIC + json.dumps({"federation": federation}).encode() + b"\n"
+    return (
+        header + salt + nonce + _aead(_share_key(passphrase, salt)).encrypt(nonce, secret, header)
+    )
+
+
+def import_share(data: bytes, passphrase: str, *, what: str = "key share") -> tuple[str, bytes]:
+    from cryptography.exceptions import InvalidTag
+
+    if not data.startswith(_SHARE_MAGIC):
+        raise IntegrityError(f"{what}: not a privtrain HE key share")
+    nl = data.find(b"\n", len(_SHARE_MAGIC))
+    if nl < 0:
+        raise IntegrityError(f"{what}: truncated")
+    header = data[: nl + 1]
+    try:
+        federation = check_federation(json.loads(header[len(_SHARE_MAGIC) :])["federation"])
+    except (ValueError, KeyError, TypeError):
+        raise IntegrityError(f"{what}: bad header") from None
+    rest = data[nl + 1 :]
+    salt, nonce, body = rest[:16], rest[16:28], rest[28:]
+    try:
+        secret = _aead(_share_key(passphrase, salt)).decrypt(nonce, body, header)
+    except InvalidTag:
+        raise KeyAccessError(f"{what}: wrong passphrase or tampered share") from None
+    return federation, secret
+
+
+def keygen(ws: Any, federation: str) -> tuple[bytes, bytes]:
+    """New per-federation CKKS context: the secret one is stored in ``ws``'s home; returns
+    (public context bytes, secret context bytes) — the caller hands the secret on only as an
+    encrypted share."""
+    check_federation(federation)
+    if secret_path(ws, federation).exists():
+        from privtrain.errors import ConflictError
+
+        raise ConflictError(f"federation {federation!r} already has an HE key in this home")
+    ctx = new_secret_context()
+    pub, sec = public_bytes(ctx), secret_bytes(ctx)
+    store_secret(ws, federation, sec, pub)
+    return pub, sec

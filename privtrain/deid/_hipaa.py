@@ -1,0 +1,707 @@
+"""HIPAA Safe Harbor: the 18 identifier classes, their recognizers, and a cheap value check.
+
+45 CFR 164.514(b)(2) lists 18 kinds of identifiers that must be removed (or, for dates,
+ages and ZIP codes, generalized) for health information to count as de-identified.
+:data:`SAFE_HARBOR_CLASSES` maps each to the entities privtrain detects for it; the report
+lists every class with what the policy did to it.
+
+Recognizers here (each a presidio ``EntityRecognizer``):
+
+- :class:`ContextIdRecognizer` - a code after a keyword: MRN, member/plan ids, account,
+  licence/certificate, plate/VIN, serial/UDI, biometric ids;
+- :class:`StructuredIdRecognizer` - ids whose shape is checkable without context: VINs (ISO
+  3779 check digit), Medicare Beneficiary Identifiers, GS1 UDIs (``(01)`` + 14 digits);
+- :class:`ZipRecognizer` - ZIP codes after "ZIP"/"postal code" or a US state;
+- :class:`PartialDateRecognizer` - dates without a year ("DOB 7/16", "died Feb 4");
+- :class:`OldAgeRecognizer` - ages over 89 ("103 y/o", "aged 94");
+- :class:`ScriptNameRecognizer` - names in CJK and Arabic script, lower-case names
+  (census given name + surname), names alone on a line that opens an address block or
+  closes a signature.
+
+:func:`value_entity` is the cheap per-value check ingest runs on every value of every column
+the plan calls safe or quasi.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from privtrain.deid._recognizers import _card_prefix_ok, _luhn_ok, _result
+from privtrain.deid._vocab import given_names, medical_terms, surnames
+
+# ------------------------------------------------------------------ the 18 Safe Harbor classes
+
+
+@dataclass(frozen=True)
+class SafeHarborClass:
+    number: int
+    key: str
+    title: str
+    entities: tuple[str, ...]
+
+
+#: 45 CFR 164.514(b)(2)(i)(A)-(R) and the entities (column and span types) of each.
+SAFE_HARBOR_CLASSES: tuple[SafeHarborClass, ...] = (
+    SafeHarborClass(1, "A", "Names", ("PERSON",)),
+    SafeHarborClass(
+        2, "B", "Geographic subdivisions smaller than a state (street, city, county, ZIP)",
+        ("STREET_ADDRESS", "LOCATION", "GEO", "ZIP"),
+    ),
+    SafeHarborClass(
+        3, "C", "Dates (except year) directly related to an individual; ages over 89",
+        ("DATE", "DATE_TIME", "BIRTH_DATE", "AGE"),
+    ),
+    SafeHarborClass(4, "D", "Telephone numbers", ("PHONE_NUMBER",)),
+    SafeHarborClass(5, "E", "Fax numbers", ("FAX_NUMBER",)),
+    SafeHarborClass(6, "F", "Electronic mail addresses", ("EMAIL_ADDRESS",)),
+    SafeHarborClass(7, "G", "Social security numbers", ("US_SSN", "UK_NINO", "US_ITIN")),
+    SafeHarborClass(8, "H", "Medical record numbers", ("MEDICAL_RECORD_NUMBER",)),
+    SafeHarborClass(9, "I", "Health plan beneficiary numbers", ("HEALTH_PLAN_ID",)),
+    SafeHarborClass(
+        10, "J", "Account numbers",
+        ("ACCOUNT_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER"),
+    ),
+    SafeHarborClass(
+        11, "K", "Certificate/license numbers",
+        ("LICENSE_NUMBER", "US_DRIVER_LICENSE", "MEDICAL_LICENSE", "US_PASSPORT"),
+    ),
+    SafeHarborClass(
+        12, "L", "Vehicle identifiers and serial numbers, including license plates",
+        ("VEHICLE_ID",),
+    ),
+    SafeHarborClass(13, "M", "Device identifiers and serial numbers", ("DEVICE_ID",)),
+    SafeHarborClass(14, "N", "Web URLs", ("URL",)),
+    SafeHarborClass(15, "O", "IP addresses", ("IP_ADDRESS", "MAC_ADDRESS")),
+    SafeHarborClass(16, "P", "Biometric identifiers, including finger and voice prints",
+                    ("BIOMETRIC_ID",)),
+    SafeHarborClass(17, "Q", "Full-face photographs and comparable images", ("PHOTO",)),
+    SafeHarborClass(18, "R", "Any other unique identifying number, characteristic or code",
+                    ("ID", "CRYPTO")),
+)  # fmt: skip
+
+#: Entities privtrain adds for the Safe Harbor classes (besides presidio's).
+HIPAA_ENTITIES = (
+    "MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_ID", "ACCOUNT_NUMBER", "LICENSE_NUMBER", "VEHICLE_ID",
+    "DEVICE_ID", "BIOMETRIC_ID", "FAX_NUMBER", "ZIP", "AGE",
+)  # fmt: skip
+
+#: 3-digit ZIP prefixes whose area held 20,000 people or fewer (Census 2000, as HHS lists them
+#: in its Safe Harbor guidance): Safe Harbor replaces them by "000".
+RESTRICTED_ZIP3 = frozenset(
+    "036 059 063 102 203 556 692 790 821 823 830 831 878 879 884 890 893".split()
+)
+
+
+def safe_harbor_class(entity: str | None) -> SafeHarborClass | None:
+    for c in SAFE_HARBOR_CLASSES:
+        if entity in c.entities:
+            return c
+    return None
+
+
+# ------------------------------------------------------------------------- keyword + code
+
+_CODE = (
+    r"(?P<code>(?=[^\s]*\d|[^\s]{1,4}[ \t][A-Z0-9]*\d)[^\W_](?:[\w\-./]{0,30}[^\W_])?"
+    r"(?:[ \t][A-Z0-9]{1,8}(?![\w-]))?)"
+)
+_GLUE = r"[ \t]*(?:(?:number|num|no\.?|nr\.?|#|id|code|is|was|:|-|=|of)[ \t]*){0,3}"
+_KEYWORDS: dict[str, str] = {
+    "MEDICAL_RECORD_NUMBER": (
+        r"mrn|medical[ \t]+record(?:[ \t]+number)?|med[ \t]*rec|chart(?:[ \t]+number)?|"
+        r"hospital[ \t]+(?:number|id)|patient[ \t]+(?:id|number)|pt[ \t]+id|record[ \t]+number|"
+        r"accession|encounter[ \t]+(?:id|number)|admission[ \t]+(?:id|number)|case[ \t]+number|"
+        r"nhs[ \t]+number|ehr[ \t]+id"
+    ),
+    "HEALTH_PLAN_ID": (
+        r"member[ \t]+(?:id|number)|subscriber[ \t]+(?:id|number)|beneficiary(?:[ \t]+(?:id|"
+        r"number))?|mbi|hicn|medicare(?:[ \t]+(?:id|number|card))?|medicaid(?:[ \t]+(?:id|"
+        r"number))?|health[ \t]+plan(?:[ \t]+(?:id|number))?|insurance(?:[ \t]+(?:id|number|"
+        r"card))?|insurer[ \t]+id|policy(?:[ \t]+(?:id|number))?|plan[ \t]+id|group[ \t]+number"
+    ),
+    "ACCOUNT_NUMBER": (
+        r"account(?:[ \t]+(?:id|number))?|acct|a/c|billing[ \t]+(?:id|number)|invoice|"
+        r"routing[ \t]+number|claim(?:[ \t]+(?:id|number))?"
+    ),
+    "LICENSE_NUMBER": (
+        r"licen[cs]e(?:[ \t]+(?:id|number))?|driver'?s[ \t]+licen[cs]e|dl|certificate|cert\.?|"
+        r"certification|dea|npi|registration(?:[ \t]+number)?|permit|passport"
+    ),
+    "VEHICLE_ID": (
+        r"licen[cs]e[ \t]+plate|number[ \t]+plate|plate|registration[ \t]+plate|tag[ \t]+number|"
+        r"vin|vehicle(?:[ \t]+(?:id|identification[ \t]+number))?|chassis"
+    ),
+    "DEVICE_ID": (
+        r"serial(?:[ \t]+(?:id|number))?|s/n|sn|device(?:[ \t]+(?:id|identifier|serial))?|udi|"
+        r"implant(?:[ \t]+(?:id|serial))?|pacemaker(?:[ \t]+serial)?|imei|lot(?:[ \t]+number)?"
+    ),
+    "BIOMETRIC_ID": (
+        r"fingerprint(?:[ \t]+(?:id|template|hash))?|biometric(?:[ \t]+(?:id|template|hash))?|"
+        r"retina(?:l)?(?:[ \t]+scan)?(?:[ \t]+id)?|iris(?:[ \t]+(?:scan|template|id))?|"
+        r"voice[ \t]?print|palm[ \t]?print|face(?:print|[ \t]+template)|dna[ \t]+(?:profile|id)"
+    ),
+    "FAX_NUMBER": r"fax(?:[ \t]+(?:number|no))?",
+    "ID": (
+        r"employee[ \t]+(?:id|number)|badge(?:[ \t]+number)?|student[ \t]+(?:id|number)|"
+        r"national[ \t]+id|id[ \t]+number|identifier|customer[ \t]+(?:id|number)|"
+        r"reference[ \t]+number|ref\.?[ \t]+no|ticket[ \t]+number"
+    ),
+}
+_KEYWORD_RES = [
+    (entity, re.compile(rf"(?i)\b(?:{kw})\b\.?{_GLUE}{_CODE}(?![\w-])"))
+    for entity, kw in _KEYWORDS.items()
+]
+_PHONEISH = re.compile(r"[+(]?\d[\d \-().]{6,}\d")
+
+
+class ContextIdRecognizer(EntityRecognizer):
+    """A code (letters/digits with at least one digit) right after an identifier keyword."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=[e for e in _KEYWORDS],
+            name="ContextIdRecognizer",
+            supported_language="en",
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out = []
+        if not any(c.isdigit() for c in text):
+            return out
+        for entity, rx in _KEYWORD_RES:
+            for m in rx.finditer(text):
+                s, e = m.span("code")
+                code = m.group("code")
+                if sum(c.isalnum() for c in code) < 4 or not any(c.isdigit() for c in code):
+                    continue
+                if " " in code and entity not in ("VEHICLE_ID", "ID", "HEALTH_PLAN_ID"):
+                    first = code.split()[0]  # a second token only for plates and plan ids
+                    if not any(c.isdigit() for c in first) or len(first) < 4:
+                        continue
+                    e = s + len(first)
+                # a fax keyword reads the whole number, separators included
+                if entity == "FAX_NUMBER":
+                    pm = _PHONEISH.match(text, s)
+                    if pm:
+                        e = max(e, pm.end())
+                out.append(_result(entity, s, e, 0.85, self))
+        return out
+
+
+# -------------------------------------------------------------------- structured shapes
+
+_VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
+_VIN_VALUES = {
+    **{str(i): i for i in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7, "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}  # fmt: skip
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def vin_ok(v: str) -> bool:
+    """ISO 3779 / North American check digit (position 9)."""
+    v = v.upper()
+    if len(v) != 17 or any(c not in _VIN_VALUES for c in v):
+        return False
+    total = sum(_VIN_VALUES[c] * w for c, w in zip(v, _VIN_WEIGHTS, strict=True))
+    check = total % 11
+    return v[8] == ("X" if check == 10 else str(check))
+
+
+_MBI_A = "AC-HJKMNP-RT-Y"
+_MBI = re.compile(
+    rf"(?<![A-Za-z0-9])[1-9][{_MBI_A}][{_MBI_A}0-9]\d-?[{_MBI_A}][{_MBI_A}0-9]\d-?"
+    rf"[{_MBI_A}]{{2}}\d{{2}}(?![A-Za-z0-9])"
+)
+_UDI = re.compile(r"\(01\)\d{14}(?:\((?:10|11|17|21|240)\)[A-Za-z0-9\-]{1,20})*")
+_HIBCC = re.compile(r"(?<![\w+])\+[A-Z]\d{3}[A-Z0-9]{4,18}(?:/[A-Z0-9$]{2,20})?(?!\w)")
+
+
+class StructuredIdRecognizer(EntityRecognizer):
+    """Identifiers whose shape alone gives them away: VINs with a valid check digit (others
+    17-character VIN-shaped codes score lower), Medicare Beneficiary Identifiers, GS1 and
+    HIBCC unique device identifiers."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["VEHICLE_ID", "HEALTH_PLAN_ID", "DEVICE_ID"],
+            name="StructuredIdRecognizer",
+            supported_language="en",
+        )
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out = []
+        for m in _VIN.finditer(text):
+            v = m.group()
+            if sum(c.isdigit() for c in v) >= 3 and sum(c.isalpha() for c in v) >= 3:
+                out.append(_result("VEHICLE_ID", m.start(), m.end(), 0.9 if vin_ok(v) else 0.6,
+                                   self))  # fmt: skip
+        for m in _MBI.finditer(text):
+            out.append(_result("HEALTH_PLAN_ID", m.start(), m.end(), 0.85, self))
+        for rx in (_UDI, _HIBCC):
+            for m in rx.finditer(text):
+                out.append(_result("DEVICE_ID", m.start(), m.end(), 0.85, self))
+        return out
+
+
+# ------------------------------------------------------------------------------ ZIP codes
+
+_STATES = (
+    r"AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|"
+    r"NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI"
+)
+_ZIP_RE = re.compile(
+    r"(?:(?i:\b(?:zip(?:[ \t]*code)?|zipcode|postal[ \t]+code|post[ \t]*code|postcode))"
+    r"[ \t]*[:#]?[ \t]*|\b(?:" + _STATES + r")\.?[ \t]+)(?P<zip>\d{5}(?:-\d{4})?)(?![\d-])"
+)
+
+
+class ZipRecognizer(EntityRecognizer):
+    """US ZIP codes after a ZIP/postal-code keyword or a state abbreviation (entity ``ZIP``)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["ZIP"], name="ZipRecognizer",
+                         supported_language="en")  # fmt: skip
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        return [
+            _result("ZIP", m.start("zip"), m.end("zip"), 0.8, self) for m in _ZIP_RE.finditer(text)
+        ]
+
+
+# ------------------------------------------------------------------- dates without a year
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DAYN = r"(?:[12]\d|3[01]|0?[1-9])"
+_DATE_CONTEXT = (
+    r"(?i:dob|d\.o\.b\.?|born|birthday|b-?day|died|death|deceased|expired|passed[ \t]+away|"
+    r"admitted|admission|discharged?|seen|visit(?:ed)?|on|since|from|until|till|to|dated?|"
+    r"surgery|procedure|op|appt|appointment|follow-?up|f/u|returned|presented|last[ \t]+seen|"
+    r"scheduled|due|delivered|onset|injury|accident|vaccinated|started|stopped|by|before|after|"
+    r"in|at|moved|arrived|left|called|phoned|operated|tested|x-?ray|scan|mri|ct)"
+)
+_PARTIAL_DATE_RES = (
+    # "DOB 7/16", "seen on 3-14": month/day with a date word before it
+    re.compile(
+        rf"\b{_DATE_CONTEXT}[ \t]*:?[ \t]*(?P<d>(?:0?[1-9]|1[0-2])[/\-]{_DAYN})(?![/\-.]?\d)"
+    ),
+    # "Feb 4", "February 4th" (no year after it)
+    re.compile(rf"\b(?P<d>{_MONTH}[ \t]+{_DAYN}(?:st|nd|rd|th)?)\b(?!,?[ \t]*(?:\d|'\d))"),
+    # "4 Feb", "4th of February" (no year after it)
+    re.compile(rf"\b(?P<d>{_DAYN}(?:st|nd|rd|th)?(?:[ \t]+of)?[ \t]+{_MONTH})(?![\w,]*[ \t]*\d)"),
+)
+
+
+class PartialDateRecognizer(EntityRecognizer):
+    """Dates without a year: a day and a month are still a date element Safe Harbor removes."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["DATE_TIME"], name="PartialDateRecognizer",
+                         supported_language="en")  # fmt: skip
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out = []
+        for rx in _PARTIAL_DATE_RES:
+            for m in rx.finditer(text):
+                s, e = m.span("d")
+                if rx is _PARTIAL_DATE_RES[1] and text[s:e].startswith("May") and not (
+                    re.search(r"(?i)(?:on|since|from|until|dob|born|died)[ \t]*$", text[:s])
+                ):
+                    continue  # "May 3 patients ..." - the verb, not the month
+                out.append(_result("DATE_TIME", s, e, 0.65, self))
+        return out
+
+
+# ---------------------------------------------------------------------- ages over 89
+
+_OLD = r"(?P<age>9\d|1[0-4]\d)"
+_OLD_AGE_RES = (
+    re.compile(
+        rf"\b{_OLD}[ \t]*-?[ \t]*(?i:y/?o\b|y\.o\.|yo\b|yrs?\b|years?\b|year-old|-year-old|"
+        r"yr-old|-yr-old|years?-old)"
+    ),
+    re.compile(rf"(?i:\b(?:aged?|age:|age[ \t]+is|years[ \t]+of[ \t]+age))[ \t]*:?[ \t]*{_OLD}\b"),
+    re.compile(rf"\b{_OLD}(?=[ \t]*(?:[MF]|y)\b)"),
+)
+
+
+class OldAgeRecognizer(EntityRecognizer):
+    """Ages over 89 (entity ``AGE``): Safe Harbor folds them into one "90 or older" class.
+    Younger ages are not identifiers under Safe Harbor and are left alone."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["AGE"], name="OldAgeRecognizer",
+                         supported_language="en")  # fmt: skip
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out = []
+        for rx in _OLD_AGE_RES:
+            for m in rx.finditer(text):
+                out.append(_result("AGE", m.start("age"), m.end("age"), 0.85, self))
+        return out
+
+
+# ------------------------------------------------------------------------ names by script
+
+# Most frequent family names (Chinese mainland and Taiwan rankings, simplified and traditional
+# forms; Japanese; Korean) - hand-written from public frequency rankings.
+_CN_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
+    "武戴莫孔向汤張劉陳楊黃趙吳許鄭謝蕭馮鄧葉蘇呂盧鍾譚陸賈韋鄒錢嚴龔湯歐陽柯洪游詹賴翁"
+)
+_JP_SURNAMES = frozenset(
+    """佐藤 鈴木 高橋 田中 伊藤 渡辺 渡邊 山本 中村 小林 加藤 吉田 山田 佐々木
+    山口 松本 井上 木村 林 斎藤 斉藤 清水 山崎 森 池田 橋本 阿部 石川
+    山下 中島 石井 小川 前田 岡田 長谷川 藤田 後藤 近藤 村上 遠藤 青木 坂本
+    福田 太田 西村 藤井 金子 岡本 藤原 中野 三浦 原田 中川 松田 竹内 小野
+    田村 中山 和田 石田 森田 上田 原 内田 柴田 酒井 工藤 横山 宮崎 宮本
+    内藤 高木 安藤 谷口 大野 丸山 今井 高田 藤本 武田 村田 上野 杉山 増田
+    小山 大塚 千葉 久保 松井 小島 岩崎 桜井 野口 松尾 野村 木下 菊地 佐野
+    大西 杉本 新井 浜田 菅原 市川 水野 小松 島田 古川 小西 西田""".split()
+)
+_KR_SURNAMES = set(
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나엄채원천방공"
+    "현함변염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용"
+)
+_AR_GIVEN = frozenset(
+    """محمد أحمد احمد علي حسن حسين محمود مصطفى خالد عمر عمرو يوسف
+    إبراهيم ابراهيم عبدالله عبد الله عبدالرحمن سعيد سعد طارق كريم ياسر وليد
+    هشام سامي سمير ماجد فيصل فهد ناصر سلطان زياد رامي نبيل جمال
+    عادل عماد أيمن ايمن بلال حمزة أنس انس مريم فاطمة عائشة خديجة
+    زينب سارة ساره نور هدى ليلى سلمى رنا دينا منى هند أمل
+    امل ريم لينا ياسمين آمنة امنة حنان سعاد نادية رقية""".split()
+)
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\u3005\uf900-\ufaff"
+_HANGUL = "\uac00-\ud7a3"
+_ARABIC = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
+_HANGUL_RUN = re.compile(rf"[{_HANGUL}]+")
+_AR_WORD = rf"[{_ARABIC}]+"
+_AR_RUN = re.compile(rf"{_AR_WORD}(?:[ \t]+{_AR_WORD}){{0,3}}")
+_CJK_TITLE_AFTER = re.compile(
+    r"(?:先生|女士|小姐|医生|醫生|医师|醫師|大夫|护士|護士|教授|老师|老師|同志|患者|さん|様|氏|君|"
+    r"씨|님|선생님|환자|의사)"
+)
+_CJK_LABEL_BEFORE = re.compile(
+    r"(?:患者姓名|患者|病人|姓名|名前|氏名|家属|家屬|联系人|聯繫人|医生|主治医师|签名|簽名|이름|성명|환자|"
+    r"보호자)[:：\s]*$"
+)
+_AR_CONTEXT = re.compile(
+    r"(?:السيد|السيدة|المريض|المريضة|الدكتور|الدكتورة|د\.|اسم المريض|اسم المريضة|الاسم|الأستاذ|"
+    r"الاستاذ|الطفل|الطفلة)[ \t:]*$"
+)
+# letters of scripts other than Latin and CJK: Greek, Cyrillic, Armenian, Hebrew, Arabic,
+# Devanagari, Bengali, Thai, Georgian, Ethiopic
+_OTHER_SCRIPT = (
+    "\u0370-\u03ff\u0400-\u04ff\u0500-\u052f\u0530-\u058f\u0590-\u05ff" + _ARABIC
+    + "\u0900-\u097f\u0980-\u09ff\u0e00-\u0e7f\u10a0-\u10ff\u1200-\u137f"
+)
+_OTHER_WORD = rf"[{_OTHER_SCRIPT}][{_OTHER_SCRIPT}'’\-.]*"
+_OTHER_RUN = re.compile(rf"{_OTHER_WORD}(?:[ \t]+{_OTHER_WORD}){{0,3}}")
+_AR_STOP = frozenset("في من إلى الى على عن مع و أو او ثم قد لا لم لن هو هي كان كانت".split())
+
+
+def lowercase_name(s: str) -> bool:
+    """True for a lower-case "given surname" pair of 1990 US Census names that are neither
+    English stop words nor both medical words ("john smith" yes, "frank hematuria" no)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words = s.split()
+    if len(words) != 2:
+        return False
+    x, y = words
+    med = medical_terms()
+    return (
+        x in given_names()
+        and y in surnames()
+        and len(y) > 2
+        and x not in STOP_WORDS
+        and y not in STOP_WORDS
+        and not (x in med and y in med)
+    )
+
+
+def _letters(text: str, lo_hi: str) -> int:
+    return len(re.findall(f"[{lo_hi}]", text))
+
+
+class ScriptNameRecognizer(EntityRecognizer):
+    """Names the English NER model cannot see: CJK and Arabic script, lower-case names, and a
+    name alone on a line that opens an address block or closes a signature."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PERSON"], name="ScriptNameRecognizer",
+                         supported_language="en")  # fmt: skip
+        self._given = given_names()
+        self._surnames = surnames()
+        self._medical = medical_terms()
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    # ---------------------------------------------------------------------------- CJK
+    def _cjk(self, text: str, out: list[RecognizerResult]) -> None:
+        han_total = _letters(text, _HAN)
+        latin_total = len(re.findall(r"[A-Za-z]", text))
+        for m in _HAN_RUN.finditer(text):
+            run, s = m.group(), m.start()
+            isolated = len(run) <= 4 and latin_total > 2 * han_total
+            starts = run[0] in _CN_SURNAMES or any(run.startswith(j) for j in _JP_SURNAMES)
+            if isolated and (starts or len(run) >= 2):
+                e = m.end()
+                # "山田 太郎": a second short run after one space
+                nxt = re.match(rf"[ \t]([{_HAN}]{{1,3}})(?![{_HAN}])", text[e:])
+                if nxt:
+                    e += nxt.end()
+                out.append(_result("PERSON", s, e, 0.7 if starts else 0.55, self))
+                continue
+            # inside Han text: surname + 1-2 characters next to a title or after a label
+            for i, ch in enumerate(run):
+                jp = next((j for j in _JP_SURNAMES if run.startswith(j, i) and len(j) > 1), None)
+                if ch not in _CN_SURNAMES and jp is None:
+                    continue
+                base = len(jp) if jp else 1
+                for n in (2, 1):
+                    a, b = s + i, s + i + base + n
+                    if b > m.end() + 0:
+                        continue
+                    after = _CJK_TITLE_AFTER.match(text, b)
+                    before = _CJK_LABEL_BEFORE.search(text, max(0, a - 8), a)
+                    if after or before:
+                        out.append(_result("PERSON", a, b, 0.7, self))
+                        break
+        hangul_total = _letters(text, _HANGUL)
+        for m in _HANGUL_RUN.finditer(text):
+            run, s = m.group(), m.start()
+            if not 2 <= len(run) <= 4 or run[0] not in _KR_SURNAMES:
+                continue
+            isolated = latin_total > 2 * hangul_total
+            after = _CJK_TITLE_AFTER.match(text, m.end()) or re.match(
+                r"[ \t]*(?:씨|님|선생님|환자)", text[m.end():]
+            )
+            before = _CJK_LABEL_BEFORE.search(text, max(0, s - 8), s)
+            if isolated or after or before:
+                out.append(_result("PERSON", s, m.end(), 0.65, self))
+
+    # ------------------------------------------------------ other scripts, Arabic text
+    def _other_scripts(self, text: str, out: list[RecognizerResult]) -> None:
+        other = _letters(text, _OTHER_SCRIPT)
+        if not other:
+            return
+        latin_total = len(re.findall(r"[A-Za-z]", text))
+        if latin_total > 2 * other:
+            # Greek, Cyrillic, Hebrew, Arabic... words inside a Latin-script note: names (or
+            # places) nearly always
+            for m in _OTHER_RUN.finditer(text):
+                out.append(_result("PERSON", m.start(), m.end(), 0.6, self))
+            return
+        if _letters(text, _ARABIC):
+            self._arabic(text, out)
+
+    def _arabic(self, text: str, out: list[RecognizerResult]) -> None:
+        words = list(re.finditer(_AR_WORD, text))
+        i = 0
+        while i < len(words):
+            w = words[i]
+            ctx = _AR_CONTEXT.search(text, max(0, w.start() - 20), w.start())
+            if w.group() in _AR_GIVEN or ctx:
+                j = i
+                # the given name + up to two more words (father's / family name)
+                while (
+                    j + 1 < len(words)
+                    and j - i < 2
+                    and words[j + 1].group() not in _AR_STOP
+                    and re.fullmatch(r"[ \t]+", text[words[j].end() : words[j + 1].start()])
+                ):
+                    j += 1
+                out.append(_result("PERSON", w.start(), words[j].end(), 0.65, self))
+                i = j + 1
+            else:
+                i += 1
+
+    # ------------------------------------------------------------------ lower-case names
+    def _lowercase(self, text: str, out: list[RecognizerResult]) -> None:
+        toks = list(re.finditer(r"[a-z][a-z'\-]+", text))
+        for a, b in zip(toks, toks[1:], strict=False):
+            if not re.fullmatch(r"[ \t]+", text[a.end() : b.start()]):
+                continue
+            if a.start() > 0 and text[a.start() - 1].isalnum():
+                continue
+            if lowercase_name(f"{a.group()} {b.group()}"):
+                out.append(_result("PERSON", a.start(), b.end(), 0.55, self))
+
+    # ------------------------------------------------------- names alone on their line
+    def _name_lines(self, text: str, out: list[RecognizerResult]) -> None:
+        from privtrain.deid._recognizers import _NAME
+
+        lines = text.split("\n")
+        pos = 0
+        starts = []
+        for ln in lines:
+            starts.append(pos)
+            pos += len(ln) + 1
+        for k, ln in enumerate(lines):
+            m = re.fullmatch(rf"[ \t]*(?P<name>{_NAME})[ \t]*,?[ \t]*", ln)
+            if not m:
+                # "Name Surname, <street> <number>, ..." (a one-line address block)
+                m = re.match(rf"[ \t]*(?P<name>{_NAME})[ \t]*,[ \t]*(?=[^\n]*\d)", ln)
+                if m and 2 <= len(m.group("name").split()) <= 4:
+                    s = starts[k] + m.start("name")
+                    out.append(_result("PERSON", s, s + len(m.group("name")), 0.6, self))
+                continue
+            words = m.group("name").split()
+            if not 2 <= len(words) <= 4:
+                continue
+            if any(w.lower().strip(".") in self._medical for w in words if len(w) > 2) and not all(
+                w.lower() in self._given or w.lower() in self._surnames for w in words
+            ):
+                continue
+            nxt = next((x for x in lines[k + 1 :] if x.strip()), "")
+            prev = next((x for x in reversed(lines[:k]) if x.strip()), "")
+            opens_block = any(c.isdigit() for c in nxt) or "@" in nxt
+            closes = prev.rstrip().endswith(",") or re.search(
+                r"(?i)\b(?:regards|sincerely|thanks|cheers|best|signed|--)\W*$", prev
+            )
+            if opens_block or closes:
+                s = starts[k] + m.start("name")
+                out.append(_result("PERSON", s, s + len(m.group("name")), 0.65, self))
+
+    # --------------------------------------------------- "(Name Surname)" after a name
+    def _parenthesised(self, text: str, out: list[RecognizerResult]) -> None:
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        from privtrain.deid._recognizers import _NAME_TOKEN
+
+        rx = rf"\((?P<name>{_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,3}})\)"
+        for m in re.finditer(rx, text):
+            words = [w.lower() for w in m.group("name").split()]
+            if any(w in STOP_WORDS for w in words) or all(w in self._medical for w in words):
+                continue
+            out.append(_result("PERSON", m.start("name"), m.end("name"), 0.55, self))
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out: list[RecognizerResult] = []
+        if re.search(f"[{_HAN}{_HANGUL}]", text):
+            self._cjk(text, out)
+        self._other_scripts(text, out)
+        self._lowercase(text, out)
+        if "\n" in text or "," in text:
+            self._name_lines(text, out)
+        if "(" in text:
+            self._parenthesised(text, out)
+        return out
+
+
+# -------------------------------------------------------------- the per-value check
+
+#: the same pattern runs vectorised (pyarrow, RE2) over whole columns in ingest
+PREFILTER = (
+    r"[@:/+]|\d[\d .()\-]{5,}\d|[A-Za-z0-9]{9,}|[A-Za-z0-9]{2,}-[A-Za-z0-9]{2,}-[A-Za-z0-9]{2,}"
+)
+_PREFILTER = re.compile(PREFILTER)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SSN = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+_NINO = re.compile(r"[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]", re.IGNORECASE)
+_CARD = re.compile(r"\d(?:[ -]?\d){11,18}")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}")
+_PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+(?:\s*(?:x|ext\.?)\s*\d{1,6})?", re.IGNORECASE)
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?")
+_DATEISH = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[T ][\d:.]+Z?)?")
+
+
+def _iban_ok(s: str) -> bool:
+    s = s.replace(" ", "").upper()
+    try:
+        return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+    except ValueError:
+        return False
+
+
+def value_entity(value: str, region: str = "US") -> str | None:
+    """The identifier entity a whole cell value is, when its shape says so without context
+    (e-mail, URL, IP, SSN, NINO, card, IBAN, phone with separators or country code, VIN, MBI,
+    UDI); None otherwise. Cheap: a prefilter rejects most values with one regex search."""
+    s = value.strip()
+    if len(s) < 7 or not _PREFILTER.search(s):
+        return None
+    if _SSN.fullmatch(s):
+        return "US_SSN"
+    if _NUMBER.fullmatch(s) or _DATEISH.fullmatch(s):
+        return None
+    if "@" in s and _EMAIL.fullmatch(s):
+        return "EMAIL_ADDRESS"
+    if _URL.fullmatch(s):
+        return "URL"
+    if ":" in s or s.count(".") == 3:
+        try:
+            ipaddress.ip_address(s)
+            return "IP_ADDRESS"
+        except ValueError:
+            pass
+    if _SSN.fullmatch(s):
+        return "US_SSN"
+    if _NINO.fullmatch(s):
+        return "UK_NINO"
+    if _CARD.fullmatch(s):
+        d = re.sub(r"\D", "", s)
+        if _card_prefix_ok(d) and _luhn_ok(d):
+            return "CREDIT_CARD"
+    u = s.upper()
+    if _IBAN.fullmatch(u) and _iban_ok(u):
+        return "IBAN_CODE"
+    if len(s) == 17 and _VIN.fullmatch(u) and vin_ok(u):
+        return "VEHICLE_ID"
+    if _MBI.fullmatch(u):
+        return "HEALTH_PLAN_ID"
+    if _UDI.fullmatch(s) or _HIBCC.fullmatch(s):
+        return "DEVICE_ID"
+    digits = sum(c.isdigit() for c in s)
+    if 7 <= digits <= 15 and _PHONE_CHARS.fullmatch(s):
+        try:
+            num = phonenumbers.parse(s, None if s.startswith("+") else region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_possible_number(num):
+            return "PHONE_NUMBER"
+    return None

@@ -1,0 +1,248 @@
+"""Federated jobs on the Deployment Engine: real flower-superlink / flower-supernode processes
+on 127.0.0.1, three site homes with their own ledgers, UCI Adult split three ways.
+
+Each run starts 4 long-lived processes plus a fresh ClientApp process per message (each
+importing torch): minutes on a busy 2-core machine, hence ``slow``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import pytest
+
+from federated.local import LocalFederation, LocalOptions
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult" / "adult.data.csv"
+PASS = "fed-test-passphrase"
+ROWS = 1800
+
+OPEN_POLICY = """\
+require_dp: true
+max_epsilon_per_job: 4.0
+max_epsilon_total: 10.0
+max_delta: 1.0e-5
+aggregation: [none, he, secagg+]
+min_sites: 1
+models: [mlp]
+"""
+
+
+@pytest.fixture()
+def coordinator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("PRIVTRAIN_PASSPHRASE", PASS)  # the sites' homes (in-process reference)
+    if not ADULT.exists():
+        pytest.skip(f"{ADULT} not present")
+    from privtrain import datasets
+    from privtrain.config import load_settings
+    from privtrain.workspace import Workspace
+
+    csv = tmp_path / "adult.csv"
+    with open(ADULT) as src:
+        csv.write_text("".join(next(src) for _ in range(ROWS + 1)))
+    ws = Workspace.init(load_settings(home=str(tmp_path / "coord")), PASS)
+    # UCI Adult is a public de-identified census extract; the federated-client principal
+    # reads de-identified data only (policies/access.cedar)
+    datasets.import_file(ws, csv, "adult", sensitivity="deidentified")
+    csv.unlink()
+    (tmp_path / "open.yaml").write_text(OPEN_POLICY)
+    return ws
+
+
+def _opts(tmp_path: Path, aggregation: str, **kw: Any) -> LocalOptions:
+    base = dict(
+        dataset="adult",
+        workdir=tmp_path / "fed",
+        sites=3,
+        aggregation=aggregation,
+        rounds=2,
+        local_steps=3,
+        epsilon=1.0,
+        site_policy=tmp_path / "open.yaml",
+        hidden="8",
+        batch_size=128,
+        # SGD: the update is Lipschitz in the weights, so the aggregates' tiny differences
+        # (CKKS ~1e-8, SecAgg+ quantization ~4e-6) stay tiny after local training; Adam's
+        # first steps are sign-like and turn a 1e-6 difference into ±lr flips.
+        optimizer="sgd",
+        lr=0.05,
+        noise_seed=11,
+        reply_timeout=400.0,
+        setup_timeout=900.0,
+        timeout=2400.0,
+    )
+    base.update(kw)
+    return LocalOptions(**base)  # type: ignore[arg-type]
+
+
+def _run(ws: Any, opts: LocalOptions, on_event: Any = None) -> tuple[dict[str, Any], list]:
+    events: list[dict[str, Any]] = []
+
+    def ev(e: dict[str, Any]) -> None:
+        events.append(e)
+        if on_event is not None:
+            on_event(fed, e)
+
+    fed = LocalFederation(ws, opts, PASS, on_event=ev)
+    t0 = time.perf_counter()
+    try:
+        summary = fed.run()
+    finally:
+        fed.stop()
+    summary["_seconds"] = time.perf_counter() - t0
+    # no process started by the run outlives it (descendants included)
+    alive = []
+    for pid in fed.pids():
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    assert not alive, f"processes left running: {alive}"
+    return summary, events
+
+
+def _final_weights(ws: Any, ref: str, tmp_path: Path) -> dict[str, np.ndarray]:
+    import torch
+
+    from privtrain import models
+
+    out = tmp_path / "model.pt"
+    models.export(ws, ref, out)
+    blob = torch.load(out, weights_only=False)
+    out.unlink()
+    sd = torch.load(io.BytesIO(blob["state_dict"]), weights_only=True)
+    return {k: v.numpy() for k, v in sd.items()}
+
+
+def _reference(opts: LocalOptions, n_sites: int) -> dict[str, np.ndarray]:
+    """The same job aggregated in plaintext in this process: each site's round via the same
+    Site.train_round (same seeds), FedAvg with equal weights."""
+    from federated.job import Job
+    from federated.server_app import _initial, load_features
+    from federated.site import Site, SiteConfig
+    from privtrain.dp._local import plan_local
+
+    job = Job(
+        rounds=opts.rounds,
+        local_steps=opts.local_steps,
+        epsilon=opts.epsilon,
+        hidden=[int(h) for h in opts.hidden.split(",")],
+        batch_size=opts.batch_size,
+        noise_seed=opts.noise_seed,
+        optimizer=opts.optimizer,
+        lr=opts.lr,
+        aggregation="none",
+        min_sites=1,
+    )
+    features = load_features(job)
+    sites = [
+        Site(
+            SiteConfig(
+                name=f"site-{i + 1}",
+                home=opts.workdir / f"site-{i + 1}" / "home",
+                dataset="adult",
+                policy=None,
+                weight=1.0,
+            )
+        )
+        for i in range(n_sites)
+    ]
+    sigmas = []
+    for s in sites:
+        _, table = s.load_table()
+        sigmas.append(
+            plan_local(
+                table.num_rows, job.train_config(), rounds=job.rounds, local_steps=job.local_steps
+            ).noise_multiplier
+        )
+    w = _initial(job, features)
+    for rnd in range(1, job.rounds + 1):
+        outs = [
+            s.train_round(job, features, w, rnd, sg).weights
+            for s, sg in zip(sites, sigmas, strict=True)
+        ]
+        w = {
+            k: np.mean([o[k].astype(np.float64) for o in outs], axis=0).astype(np.float32)
+            for k in w
+        }
+    return w
+
+
+def _site_runs(opts: LocalOptions, i: int) -> list[dict[str, Any]]:
+    from privtrain.config import load_settings
+    from privtrain.ledger import Ledger
+    from privtrain.workspace import Workspace
+
+    ws = Workspace.open(load_settings(home=str(opts.workdir / f"site-{i}" / "home")), PASS)
+    return Ledger(ws.catalog).history("adult")
+
+
+@pytest.mark.parametrize("aggregation", ["he", "secagg+"])
+def test_three_sites_match_plaintext_aggregation(
+    coordinator: Any, tmp_path: Path, aggregation: str
+) -> None:
+    opts = _opts(tmp_path, aggregation)
+    summary, events = _run(coordinator, opts)
+    print(json.dumps({k: summary.get(k) for k in ("_seconds", "round_seconds")}))
+    assert summary["status"] == "completed", (summary.get("reason"), summary.get("sites"))
+    assert summary["rounds_completed"] == 2
+    assert [s["status"] for s in summary["sites"]] == ["trained"] * 3
+    assert [e["round"] for e in events if e["event"] == "round_end"] == [1, 2]
+    got = _final_weights(coordinator, summary["model"]["ref"], tmp_path)
+    want = _reference(opts, 3)
+    diff = max(float(np.max(np.abs(got[k] - want[k]))) for k in want)
+    assert diff < 1e-4, diff
+    # each site's own ledger holds the committed federated run; the card names every site
+    for i in (1, 2, 3):
+        runs = [r for r in _site_runs(opts, i) if r["kind"] == "federated"]
+        assert [r["status"] for r in runs] == ["committed"], runs
+        assert runs[0]["epsilon_actual"] == pytest.approx(1.0, rel=0.02)
+    from privtrain import models
+
+    card = models.verified_card(coordinator, summary["model"]["ref"])
+    pred = card.get("predicate", card)
+    text = json.dumps(pred)
+    assert all(f"site-{i}" in text for i in (1, 2, 3)) and aggregation in text
+    if aggregation == "he":  # the server received ciphertexts, ~8x the fp32 update
+        n = sum(v.size for v in want.values())
+        for b in summary["bytes_received"].values():
+            assert b < 9.5 * 4 * (n + 2048)
+
+
+def test_refusing_site_and_killed_site(coordinator: Any, tmp_path: Path) -> None:
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(OPEN_POLICY.replace("max_epsilon_per_job: 4.0", "max_epsilon_per_job: 0.5"))
+    opts = _opts(
+        tmp_path, "none", min_sites=1, site_policies={2: strict}, rounds=2, reply_timeout=200.0
+    )
+    killed: list[str] = []
+
+    def on_event(fed: LocalFederation, e: dict[str, Any]) -> None:
+        if e.get("event") == "round_start" and e.get("round") == 2 and not killed:
+            fed.kill_site("site-2")  # kill -9 the SuperNode and its ClientApp, mid-round
+            killed.append("site-2")
+
+    summary, events = _run(coordinator, opts, on_event)
+    sites = {s["name"]: s for s in summary["sites"]}
+    # the refusing site is named, with the policy's reason, and its ledger is not charged
+    assert sites["site-3"]["status"] == "refused"
+    assert "max_epsilon_per_job" in sites["site-3"]["reason"]
+    assert [r for r in _site_runs(opts, 3) if r["status"] != "released"] == []
+    # the killed site is reported lost; the run finished with the survivor and says so
+    assert killed == ["site-2"]
+    assert sites["site-2"]["status"] == "lost" and "round 2" in sites["site-2"]["reason"]
+    assert sites["site-1"]["status"] == "trained" and sites["site-1"]["rounds"] == [1, 2]
+    assert summary["status"] == "completed" and summary["rounds_completed"] == 2
+    assert summary["model"] is not None
+    # the killed site stays reserved with what it recorded before training (write-ahead)
+    runs2 = [r for r in _site_runs(opts, 2) if r["kind"] == "federated"]
+    assert [r["status"] for r in runs2] == ["reserved"]

@@ -1,0 +1,214 @@
+"""Federated building blocks without Flower processes: HE aggregation and its key handling,
+site policies, job parsing, and the k-local-DP-steps library call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from federated import he
+from federated.job import Job
+from federated.policy import DEFAULT_POLICY, SitePolicy
+from privtrain.errors import ConfigError, IntegrityError, KeyAccessError
+
+ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult" / "adult.data.csv"
+
+
+def _updates(seed: int = 0) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    shapes = {"0.weight": (64, 108), "0.bias": (64,), "2.weight": (2, 64), "2.bias": (2,)}
+    return [
+        {k: rng.normal(0, 0.3, s).astype(np.float32) for k, s in shapes.items()} for _ in range(3)
+    ]
+
+
+@pytest.fixture(scope="module")
+def ctx():  # noqa: ANN201
+    return he.new_secret_context()
+
+
+def test_he_sum_matches_plaintext_fedavg(ctx) -> None:  # noqa: ANN001
+    ups = _updates()
+    weights = [1.0, 2.0, 0.5]
+    pub = he.load_public(he.public_bytes(ctx))
+    enc = [he.encrypt(pub, he.pack(u, w)) for u, w in zip(ups, weights, strict=True)]
+    total = he.add(pub, enc)
+    length = sum(v.size for v in ups[0].values()) + 1
+    got = he.unpack(he.decrypt(ctx, total, length), ups[0])
+    for k in ups[0]:
+        want = sum(w * u[k].astype(np.float64) for u, w in zip(ups, weights, strict=True))
+        want = want / sum(weights)
+        rel = np.max(np.abs(got[k] - want)) / np.max(np.abs(want))
+        assert rel < 1e-6, (k, rel)
+    # full slot vectors: every parameter of every layer packed, not one ciphertext per layer
+    assert len(total) == he.n_chunks(length) == -(-length // 2048)
+
+
+def test_he_ciphertext_size_is_8x_fp32(ctx) -> None:  # noqa: ANN001
+    ups = _updates()[0]
+    enc = he.encrypt(ctx, he.pack(ups, 1.0))
+    n = sum(v.size for v in ups.values())
+    ratio = sum(len(c) for c in enc) / (len(enc) * 2048 * 4)
+    assert ratio < 8.2, ratio
+    assert len(enc) == -(-(n + 1) // 2048)  # only the last ciphertext is padded
+
+
+def test_server_bytes_do_not_decrypt_or_contain_the_update(ctx) -> None:  # noqa: ANN001
+    import tenseal as ts
+
+    up = _updates()[0]
+    sent = he.encrypt(ctx, he.pack(up, 1.0))
+    server = he.load_public(he.public_bytes(ctx))
+    with pytest.raises(Exception):  # noqa: B017 - TenSEAL raises ValueError without a key
+        ts.ckks_vector_from(server, sent[0]).decrypt()
+    blob = b"".join(sent)
+    flat32 = np.concatenate([v.ravel() for v in up.values()]).astype(np.float32)
+    flat64 = he.pack(up, 1.0)
+    for i in range(0, 200, 7):  # no 3-value run of the update, in either precision
+        assert flat32[i : i + 3].tobytes() not in blob
+        assert flat64[i : i + 2].tobytes() not in blob
+
+
+def test_server_refuses_a_secret_context(ctx) -> None:  # noqa: ANN001
+    with pytest.raises(KeyAccessError, match="secret key"):
+        he.load_public(he.secret_bytes(ctx))
+    with pytest.raises(IntegrityError):
+        he.load_public(b"not a context")
+
+
+def test_key_share_roundtrip_and_wrong_passphrase(ctx) -> None:  # noqa: ANN001
+    secret = he.secret_bytes(ctx)
+    share = he.export_share("fed-1", secret, "correct horse battery")
+    assert secret not in share
+    fed, got = he.import_share(share, "correct horse battery")
+    assert (fed, got) == ("fed-1", secret)
+    with pytest.raises(KeyAccessError):
+        he.import_share(share, "wrong passphrase!!")
+    tampered = share[:-1] + bytes([share[-1] ^ 1])
+    with pytest.raises(KeyAccessError):
+        he.import_share(tampered, "correct horse battery")
+
+
+def test_secret_context_kept_encrypted_in_the_home(tmp_path: Path, ctx) -> None:  # noqa: ANN001
+    from privtrain.config import load_settings
+    from privtrain.workspace import Workspace
+
+    ws = Workspace.init(load_settings(home=str(tmp_path / "h")), "pass-phrase-123")
+    pub, sec = he.keygen(ws, "fed-a")
+    raw = he.secret_path(ws, "fed-a").read_bytes()
+    assert sec[:64] not in raw and sec[-64:] not in raw
+    loaded = he.load_secret_from_home(ws, "fed-a")
+    assert loaded.is_private() and he.public_bytes(loaded) == pub
+    # tampering is detected
+    p = he.secret_path(ws, "fed-a")
+    p.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
+    with pytest.raises(IntegrityError):
+        he.load_secret_from_home(ws, "fed-a")
+
+
+# ---- site policy and job -----------------------------------------------------------------------
+
+
+def test_default_site_policy_refusals() -> None:
+    pol = SitePolicy.load(DEFAULT_POLICY)
+    ok = Job(epsilon=1.0, aggregation="he", min_sites=3)
+    assert pol.check(ok) is None
+    cases = {
+        "max_epsilon_per_job": Job(epsilon=50.0, aggregation="he", min_sites=3),
+        "require_dp": Job(epsilon=None, aggregation="he", min_sites=3),
+        "policy aggregation": Job(epsilon=1.0, aggregation="none", min_sites=3),
+        "min_sites": Job(epsilon=1.0, aggregation="he", min_sites=2),
+        "policy models": Job(epsilon=1.0, aggregation="he", min_sites=3, model="x.y:z"),
+        "max_delta": Job(epsilon=1.0, aggregation="he", min_sites=3, delta=1e-3),
+    }
+    for field, job in cases.items():
+        why = pol.check(job)
+        assert why is not None and field in why, (field, why)
+    assert "max_epsilon_total" in (pol.check(ok, epsilon_after=11.0) or "")
+
+
+def test_site_policy_bad_file(tmp_path: Path) -> None:
+    p = tmp_path / "site.yaml"
+    p.write_text("max_epsilon_per_job: -1\n")
+    with pytest.raises(ConfigError, match="max_epsilon_per_job"):
+        SitePolicy.load(p)
+    p.write_text("unknown_field: 1\n")
+    with pytest.raises(ConfigError, match="unknown_field"):
+        SitePolicy.load(p)
+
+
+def test_job_from_run_config() -> None:
+    job = Job.from_run_config(
+        {"num-server-rounds": 2, "hidden": "32,16", "epsilon": -1.0, "aggregation": "secagg+"}
+    )
+    assert job.rounds == 2 and job.hidden == [32, 16] and not job.private
+    assert Job.from_json(job.to_json()) == job
+    with pytest.raises(ConfigError, match="unknown key 'bogus'"):
+        Job.from_run_config({"bogus": 1})
+    with pytest.raises(ConfigError, match="aggregation"):
+        Job.from_run_config({"aggregation": "plain"})
+
+
+# ---- k local DP steps ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adult() -> pa.Table:
+    if not ADULT.exists():
+        pytest.skip(f"{ADULT} not present")
+    import pyarrow.csv as pacsv
+
+    return pacsv.read_csv(ADULT).slice(0, 2000)
+
+
+def test_local_steps_history_and_plan(adult: pa.Table) -> None:
+    from privtrain.dp import TrainConfig, adult_feature_spec, epsilon_for
+    from privtrain.dp._local import initial_weights, plan_local, train_local_steps
+
+    spec = adult_feature_spec()
+    cfg = TrainConfig(
+        epsilon=1.0, batch_size=200, hidden=[8], noise_seed=3, validation_fraction=0.0
+    )
+    plan = plan_local(adult.num_rows, cfg, rounds=3, local_steps=4)
+    assert plan.steps == 12
+    w0 = initial_weights(spec.n_features, cfg, 2)
+    kw = dict(
+        target="class", features=spec, config=cfg, steps=4, noise_multiplier=plan.noise_multiplier
+    )
+    r1 = train_local_steps(adult, weights=w0, **kw)
+    r2 = train_local_steps(adult, weights=w0, **kw)
+    assert r1.history == [(plan.noise_multiplier, plan.sample_rate, 4)]
+    assert list(r1.weights) == list(w0)
+    assert all(np.array_equal(r1.weights[k], r2.weights[k]) for k in w0)  # seeded: same
+    assert any(not np.allclose(r1.weights[k], w0[k]) for k in w0)  # it trained
+    # three rounds of the local history compose to the planned (reserved) ε
+    eps3 = epsilon_for(r1.history * 3, cfg.delta, "rdp")
+    assert eps3 == pytest.approx(epsilon_for(plan.history, cfg.delta, "rdp"), rel=1e-9)
+    with pytest.raises(Exception, match="noise multiplier"):
+        train_local_steps(adult, weights=w0, **{**kw, "noise_multiplier": 0.0})
+
+
+def test_cli_fed_local_bad_input_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "privtrain",
+        "--home",
+        str(tmp_path / "h"),
+        "fed",
+        "local",
+        "--dataset",
+        "adult",
+        "--aggregation",
+        "plain",
+    ]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 3, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "--aggregation" in lines[0] and "Traceback" not in p.stderr
