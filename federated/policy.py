@@ -25,6 +25,8 @@ class SitePolicy(BaseModel):
     aggregation: list[Aggregation] = Field(default_factory=lambda: ["he", "secagg+"])
     min_sites: int = Field(default=3, ge=1)
     models: list[str] = Field(default_factory=lambda: ["mlp"])
+    # Tests only: a job that fixes the noise seed is reproducible, hence not private.
+    allow_noise_seed: bool = False
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SitePolicy:
@@ -41,6 +43,11 @@ class SitePolicy(BaseModel):
         ``epsilon_after``: the dataset's composed ε if the job ran (all runs)."""
         if self.require_dp and not job.private:
             return "the job is not differentially private (policy require_dp)"
+        if job.noise_seed is not None and not self.allow_noise_seed:
+            return (
+                "the job fixes the noise seed: its noise can be rebuilt, so it is not private "
+                "(policy allow_noise_seed, for tests only)"
+            )
         if job.epsilon is not None and job.epsilon > self.max_epsilon_per_job * (1 + 1e-9):
             return (
                 f"the job's ε={job.epsilon:g} exceeds the site's limit "

@@ -33,6 +33,7 @@ max_delta: 1.0e-5
 aggregation: [none, he, secagg+]
 min_sites: 1
 models: [mlp]
+allow_noise_seed: true   # reproducible site noise, to compare with an in-process aggregation
 """
 
 

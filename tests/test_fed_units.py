@@ -123,6 +123,7 @@ def test_default_site_policy_refusals() -> None:
         "min_sites": Job(epsilon=1.0, aggregation="he", min_sites=2),
         "policy models": Job(epsilon=1.0, aggregation="he", min_sites=3, model="x.y:z"),
         "max_delta": Job(epsilon=1.0, aggregation="he", min_sites=3, delta=1e-3),
+        "allow_noise_seed": Job(epsilon=1.0, aggregation="he", min_sites=3, noise_seed=7),
     }
     for field, job in cases.items():
         why = pol.check(job)
