@@ -306,8 +306,6 @@ def generate(n: int = 1200, seed: int = 7, decoy_share: float = 0.08) -> list[Re
     return out
 
 
-
-
 # ----------------------------------------------------------------------------- hard cases
 # A second, harder set for tuning (``hard_cases``): names, phones and addresses from many
 # Faker locales in national formats, lower-case and non-Latin-script names, every HIPAA Safe

@@ -97,9 +97,9 @@ def main() -> int:
               f"{'auth p99':>9} {'p50 ratio':>9} {'p99 ratio':>9}")  # fmt: skip
         for name, b, a in rows:
             print(
-                f"{name:<18} {_pct(b, .5):9.3f} {_pct(b, .99):9.3f} {_pct(a, .5):9.3f} "
-                f"{_pct(a, .99):9.3f} {_pct(a, .5) / _pct(b, .5):9.2f} "
-                f"{_pct(a, .99) / _pct(b, .99):9.2f}"
+                f"{name:<18} {_pct(b, 0.5):9.3f} {_pct(b, 0.99):9.3f} {_pct(a, 0.5):9.3f} "
+                f"{_pct(a, 0.99):9.3f} {_pct(a, 0.5) / _pct(b, 0.5):9.2f} "
+                f"{_pct(a, 0.99) / _pct(b, 0.99):9.2f}"
             )
         print(f"(ms; n={n} appends, {max(n // 2, 10)} reads; mean append "
               f"{statistics.mean(rows[0][2]) * 1000:.3f} ms authenticated)")  # fmt: skip

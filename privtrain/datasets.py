@@ -381,6 +381,7 @@ def export(ws: Workspace, ref: str, dst: Path) -> DatasetInfo:
     with audited_failure(ws, "dataset.export", f"dataset:{ref}"):
         row = get(ws, ref)
     from privtrain.access import authorize  # the one authorizer (deny by default, audited)
+
     authorize(ws, None, "dataset.export", f"dataset:{row.name}@v{row.version}")
     with audited_failure(ws, "dataset.export", f"dataset:{row.name}@v{row.version}"):
         key = _readable(ws, row, "dataset.export")
@@ -400,6 +401,7 @@ def read_bytes(
     with audited_failure(ws, purpose, f"dataset:{ref}"):
         row = get(ws, ref, include_shredded=True)
     from privtrain.access import authorize  # the one authorizer (deny by default, audited)
+
     authorize(ws, None, "dataset.read", f"dataset:{row.name}@v{row.version}")
     with audited_failure(ws, purpose, f"dataset:{row.name}@v{row.version}"):
         key = _readable(ws, row, purpose)
@@ -413,6 +415,7 @@ def shred(ws: Workspace, ref: str) -> DatasetInfo:
     """Destroy the dataset's data key (crypto-shredding), then delete its blob file."""
     row = get(ws, ref)
     from privtrain.access import authorize  # shredding: admins (and the custodian) only
+
     authorize(ws, None, "dataset.shred", f"dataset:{row.name}@v{row.version}")
     if row.status == "shredded":
         raise NotFoundError(f"dataset {row.name}@v{row.version} is already shredded")

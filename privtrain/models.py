@@ -324,6 +324,7 @@ def export(ws: Workspace, ref: str, out: Path) -> ModelInfo:
 
     row = get(ws, ref)
     from privtrain.access import authorize  # the one authorizer (deny by default, audited)
+
     authorize(ws, None, "model.export", f"model:{row.name}@v{row.version}")
     stmt = verify(ws, ref)
     priv = stmt["predicate"].get("privacy", {})

@@ -191,7 +191,14 @@ def _print_summary(ref: str, s: dict[str, Any]) -> None:
     table(
         "columns",
         [
-            "column", "class", "entity", "action", "non-null", "changed", "unparseable", "spans",
+            "column",
+            "class",
+            "entity",
+            "action",
+            "non-null",
+            "changed",
+            "unparseable",
+            "spans",
             "caught by value check",
         ],  # fmt: skip
         [

@@ -41,7 +41,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 def _bare(w: str) -> str:
-    w = w.strip(".,;:()[]\"")
+    w = w.strip('.,;:()[]"')
     for suffix in ("'s", "’s", "s'", "'", "’"):
         if w.lower().endswith(suffix):
             return w[: -len(suffix)].lower()

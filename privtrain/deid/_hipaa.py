@@ -336,8 +336,12 @@ class PartialDateRecognizer(EntityRecognizer):
         for rx in _PARTIAL_DATE_RES:
             for m in rx.finditer(text):
                 s, e = m.span("d")
-                if rx is _PARTIAL_DATE_RES[1] and text[s:e].startswith("May") and not (
-                    re.search(r"(?i)(?:on|since|from|until|dob|born|died)[ \t]*$", text[:s])
+                if (
+                    rx is _PARTIAL_DATE_RES[1]
+                    and text[s:e].startswith("May")
+                    and not (
+                        re.search(r"(?i)(?:on|since|from|until|dob|born|died)[ \t]*$", text[:s])
+                    )
                 ):
                     continue  # "May 3 patients ..." - the verb, not the month
                 out.append(_result("DATE_TIME", s, e, 0.65, self))
@@ -431,7 +435,8 @@ _AR_CONTEXT = re.compile(
 # letters of scripts other than Latin and CJK: Greek, Cyrillic, Armenian, Hebrew, Arabic,
 # Devanagari, Bengali, Thai, Georgian, Ethiopic
 _OTHER_SCRIPT = (
-    "\u0370-\u03ff\u0400-\u04ff\u0500-\u052f\u0530-\u058f\u0590-\u05ff" + _ARABIC
+    "\u0370-\u03ff\u0400-\u04ff\u0500-\u052f\u0530-\u058f\u0590-\u05ff"
+    + _ARABIC
     + "\u0900-\u097f\u0980-\u09ff\u0e00-\u0e7f\u10a0-\u10ff\u1200-\u137f"
 )
 _OTHER_WORD = rf"[{_OTHER_SCRIPT}][{_OTHER_SCRIPT}'’\-.]*"
@@ -515,7 +520,7 @@ class ScriptNameRecognizer(EntityRecognizer):
                 continue
             isolated = latin_total > 2 * hangul_total
             after = _CJK_TITLE_AFTER.match(text, m.end()) or re.match(
-                r"[ \t]*(?:씨|님|선생님|환자)", text[m.end():]
+                r"[ \t]*(?:씨|님|선생님|환자)", text[m.end() :]
             )
             before = _CJK_LABEL_BEFORE.search(text, max(0, s - 8), s)
             if isolated or after or before:

@@ -338,9 +338,7 @@ _POSTCODE = (
 )
 # a city word after "Ville." does not go on into the next sentence ("... Ville. BP 150/90");
 # after an abbreviation ("St. Louis") it does
-_CITY = (
-    rf"[{_UP}][{_UP}{_LO}'’.\-]*(?:(?<![^\W\d_]{{4}}\.)[ \t]+[{_UP}][{_UP}{_LO}'’.\-]*){{0,3}}"
-)
+_CITY = rf"[{_UP}][{_UP}{_LO}'’.\-]*(?:(?<![^\W\d_]{{4}}\.)[ \t]+[{_UP}][{_UP}{_LO}'’.\-]*){{0,3}}"
 _SEP = r"(?:,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*|,?[ \t]+)"
 # ", City, ST 12345" / ", City ST 12345" / "\nCity\nTR3 5AA" / ", City, QLD, 2963" / ", City" +
 # postcode; a bare city needs a state or a postcode after it.
@@ -481,9 +479,7 @@ class StreetAddressRecognizer(EntityRecognizer):
 
 # -------------------------------------------------------------------------------- names
 
-_NAME_TOKEN = (
-    rf"(?:[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)?|O'[{_UP}][{_LO}]+|Mc[{_UP}][{_LO}]+)"
-)
+_NAME_TOKEN = rf"(?:[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)?|O'[{_UP}][{_LO}]+|Mc[{_UP}][{_LO}]+)"
 _CAPS_TOKEN = rf"(?:[{_UP}]{{2,}}(?:[-'’][{_UP}]+)?)"
 _PARTICLE = r"(?:van|von|de|da|di|del|della|dos|das|du|le|la|bin|al|ter|ten)"
 _INITIAL = r"[A-Z]\.?"

@@ -235,7 +235,6 @@ def _convert(
     return pa.array(out, type=t)
 
 
-
 class _Done:
     """An already computed result with the ``Future.result()`` interface."""
 
@@ -387,9 +386,7 @@ def deidentify_table(
         set(source.columns) if csv_like else {c.name for c in order if not c.passthrough}
     )
     # Safe Harbor: a birth date of someone 90 or older says so; the row's age column tells
-    age_col = next(
-        (c for c in order if c.plan.kind == "quasi" and c.plan.entity == "AGE"), None
-    )
+    age_col = next((c for c in order if c.plan.kind == "quasi" and c.plan.entity == "AGE"), None)
     birth_cols = [
         c for c in order
         if c.cell is not None and c.plan.entity == "BIRTH_DATE"
