@@ -157,90 +157,63 @@ def store(
     model_id)`` runs inside the registering transaction (the ledger commits there)."""
     check_name(name, "model")
     with ws.key_use():
-        return _store(
-            ws,
-            name,
-            model_bytes,
-            predicate=predicate,
-            datasets=datasets,
-            train_config=train_config,
-            epsilon=epsilon,
-            delta=delta,
-            accountant=accountant,
-            session_hook=session_hook,
-        )
-
-
-def _store(
-    ws: Workspace,
-    name: str,
-    model_bytes: bytes,
-    *,
-    predicate: dict[str, Any],
-    datasets: list[dict[str, Any]],
-    train_config: dict[str, Any],
-    epsilon: float | None,
-    delta: float | None,
-    accountant: str | None,
-    session_hook: Any = None,
-) -> ModelInfo:
-    model_id = uuid.uuid4().hex
-    with ws.catalog.session() as s:
-        version = len(model_versions(s, name)) + 1
-    digest = hashlib.sha256(model_bytes).hexdigest()
-    stmt = modelcard.statement(f"model:{name}@v{version}", digest, predicate)
-    envelope = modelcard.sign(stmt, ws.keys.signing_key("model"))
-    rel = f"blobs/{model_id}.ptb"
-    dst = ws.blob_path(rel)
-    try:
-        with ws.cipher.writer(dst, model_context(model_id, name, version)) as w:
-            w.write(model_bytes)
-        sealed = w.sealed
-        now = datetime.now(UTC)
-        with ws.write() as s:
-            wrapped = ws.current_wrap(dst, sealed.wrapped_key)
-            row = Model(
-                id=model_id,
-                name=name,
-                version=version,
-                status="active",
-                datasets_json=datasets,
-                train_config_json=train_config,
-                card_json=envelope,
-                epsilon=None if epsilon is None or epsilon == float("inf") else float(epsilon),
-                delta=delta,
-                accountant=accountant,
-                content_sha256=digest,
-                blob_path=rel,
-                file_id=sealed.file_id.hex(),
-                created_at=now,
-                created_by=ws.settings.identity,
-            )
-            s.add(row)
-            s.add(
-                DataKey(
+        model_id = uuid.uuid4().hex
+        with ws.catalog.session() as s:
+            version = len(model_versions(s, name)) + 1
+        digest = hashlib.sha256(model_bytes).hexdigest()
+        stmt = modelcard.statement(f"model:{name}@v{version}", digest, predicate)
+        envelope = modelcard.sign(stmt, ws.keys.signing_key("model"))
+        rel = f"blobs/{model_id}.ptb"
+        dst = ws.blob_path(rel)
+        try:
+            with ws.cipher.writer(dst, model_context(model_id, name, version)) as w:
+                w.write(model_bytes)
+            sealed = w.sealed
+            now = datetime.now(UTC)
+            with ws.write() as s:
+                wrapped = ws.current_wrap(dst, sealed.wrapped_key)
+                row = Model(
+                    id=model_id,
+                    name=name,
+                    version=version,
+                    status="active",
+                    datasets_json=datasets,
+                    train_config_json=train_config,
+                    card_json=envelope,
+                    epsilon=None if epsilon is None or epsilon == float("inf") else float(epsilon),
+                    delta=delta,
+                    accountant=accountant,
+                    content_sha256=digest,
+                    blob_path=rel,
                     file_id=sealed.file_id.hex(),
-                    kek_id=wrapped.kek_id,
-                    wrapped=wrapped.ciphertext,
                     created_at=now,
+                    created_by=ws.settings.identity,
                 )
-            )
-            s.flush()
-            if session_hook is not None:
-                session_hook(s, model_id)
-            ws.record(
-                "model.register",
-                f"model:{name}@v{version}",
-                details={"model_id": model_id, "sha256": digest, "epsilon": row.epsilon},
-                session=s,
-            )
-            row.verified_statement = stmt  # type: ignore[attr-defined]
-            info = _info(row)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            dst.unlink()
-        raise
-    return info
+                s.add(row)
+                s.add(
+                    DataKey(
+                        file_id=sealed.file_id.hex(),
+                        kek_id=wrapped.kek_id,
+                        wrapped=wrapped.ciphertext,
+                        created_at=now,
+                    )
+                )
+                s.flush()
+                if session_hook is not None:
+                    session_hook(s, model_id)
+                ws.record(
+                    "model.register",
+                    f"model:{name}@v{version}",
+                    details={"model_id": model_id, "sha256": digest, "epsilon": row.epsilon},
+                    session=s,
+                )
+                row.verified_statement = stmt  # type: ignore[attr-defined]
+                info = _info(row)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                dst.unlink()
+            raise
+        return info
 
 
 def get(ws: Workspace, ref: str) -> Model:

@@ -29,10 +29,10 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from privtrain.deid._recognizers import _card_prefix_ok, _luhn_ok, _result
+from privtrain.deid._recognizers import _card_prefix_ok, _LocalRecognizer, _luhn_ok, _result
 from privtrain.deid._vocab import given_names, medical_terms, surnames
 
 # ------------------------------------------------------------------ the 18 Safe Harbor classes
@@ -160,7 +160,7 @@ _KEYWORD_RES = [
 _PHONEISH = re.compile(r"[+(]?\d[\d \-().]{6,}\d")
 
 
-class ContextIdRecognizer(EntityRecognizer):
+class ContextIdRecognizer(_LocalRecognizer):
     """A code (letters/digits with at least one digit) right after an identifier keyword."""
 
     def __init__(self) -> None:
@@ -169,9 +169,6 @@ class ContextIdRecognizer(EntityRecognizer):
             name="ContextIdRecognizer",
             supported_language="en",
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -231,7 +228,7 @@ _UDI = re.compile(r"\(01\)\d{14}(?:\((?:10|11|17|21|240)\)[A-Za-z0-9\-]{1,20})*"
 _HIBCC = re.compile(r"(?<![\w+])\+[A-Z]\d{3}[A-Z0-9]{4,18}(?:/[A-Z0-9$]{2,20})?(?!\w)")
 
 
-class StructuredIdRecognizer(EntityRecognizer):
+class StructuredIdRecognizer(_LocalRecognizer):
     """Identifiers whose shape alone gives them away: VINs with a valid check digit (others
     17-character VIN-shaped codes score lower), Medicare Beneficiary Identifiers, GS1 and
     HIBCC unique device identifiers."""
@@ -242,9 +239,6 @@ class StructuredIdRecognizer(EntityRecognizer):
             name="StructuredIdRecognizer",
             supported_language="en",
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -275,15 +269,12 @@ _ZIP_RE = re.compile(
 )
 
 
-class ZipRecognizer(EntityRecognizer):
+class ZipRecognizer(_LocalRecognizer):
     """US ZIP codes after a ZIP/postal-code keyword or a state abbreviation (entity ``ZIP``)."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["ZIP"], name="ZipRecognizer",
                          supported_language="en")  # fmt: skip
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -319,15 +310,12 @@ _PARTIAL_DATE_RES = (
 )
 
 
-class PartialDateRecognizer(EntityRecognizer):
+class PartialDateRecognizer(_LocalRecognizer):
     """Dates without a year: a day and a month are still a date element Safe Harbor removes."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["DATE_TIME"], name="PartialDateRecognizer",
                          supported_language="en")  # fmt: skip
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -361,16 +349,13 @@ _OLD_AGE_RES = (
 )
 
 
-class OldAgeRecognizer(EntityRecognizer):
+class OldAgeRecognizer(_LocalRecognizer):
     """Ages over 89 (entity ``AGE``): Safe Harbor folds them into one "90 or older" class.
     Younger ages are not identifiers under Safe Harbor and are left alone."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["AGE"], name="OldAgeRecognizer",
                          supported_language="en")  # fmt: skip
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -468,7 +453,7 @@ def _letters(text: str, lo_hi: str) -> int:
     return len(re.findall(f"[{lo_hi}]", text))
 
 
-class ScriptNameRecognizer(EntityRecognizer):
+class ScriptNameRecognizer(_LocalRecognizer):
     """Names the English NER model cannot see: CJK and Arabic script, lower-case names, and a
     name alone on a line that opens an address block or closes a signature."""
 
@@ -478,9 +463,6 @@ class ScriptNameRecognizer(EntityRecognizer):
         self._given = given_names()
         self._surnames = surnames()
         self._medical = medical_terms()
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     # ---------------------------------------------------------------------------- CJK
     def _cjk(self, text: str, out: list[RecognizerResult]) -> None:

@@ -105,7 +105,14 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-class IntlPhoneRecognizer(EntityRecognizer):
+class _LocalRecognizer(EntityRecognizer):
+    """A recognizer whose patterns and lists are built at import: nothing to load."""
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+
+class IntlPhoneRecognizer(_LocalRecognizer):
     """Phone numbers of several countries with ``phonenumbers.PhoneNumberMatcher``.
 
     A cheap pattern finds digit runs that could be phone numbers; only those are handed to the
@@ -123,9 +130,6 @@ class IntlPhoneRecognizer(EntityRecognizer):
             supported_language="en",
             context=self.CONTEXT,
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def _skip(self, cand: str, digits: str) -> bool:
         if len(digits) < 7 or len(digits) > 17:
@@ -210,7 +214,7 @@ def _card_prefix_ok(d: str) -> bool:
     return False
 
 
-class CardNumberRecognizer(EntityRecognizer):
+class CardNumberRecognizer(_LocalRecognizer):
     """Payment card numbers presidio's pattern misses (Mastercard 2-series, Maestro, 19-digit
     Visa, UnionPay): 12-19 digits, one separator style, a known issuer prefix, Luhn-valid."""
 
@@ -221,9 +225,6 @@ class CardNumberRecognizer(EntityRecognizer):
             supported_language="en",
             context=["card", "credit", "debit", "visa", "mastercard", "maestro", "amex", "paid"],
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -429,7 +430,7 @@ _NOT_CITY = frozenset(
 )
 
 
-class StreetAddressRecognizer(EntityRecognizer):
+class StreetAddressRecognizer(_LocalRecognizer):
     """Street addresses (entity ``STREET_ADDRESS``); 0.9 with a city/postcode tail, else 0.7."""
 
     PATTERNS = (_US_STYLE, _DE_STYLE, _FR_STYLE, _SOUTH_STYLE, _MILITARY, _EU_STYLE, _PO_BOX)
@@ -441,9 +442,6 @@ class StreetAddressRecognizer(EntityRecognizer):
             supported_language="en",
             context=["address", "addr", "street", "lives", "resides", "residence"],
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -556,7 +554,7 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, end
 
 
-class ContextNameRecognizer(EntityRecognizer):
+class ContextNameRecognizer(_LocalRecognizer):
     """Names after a title, a label or a kinship word (entity ``PERSON``)."""
 
     RULES = (
@@ -571,9 +569,6 @@ class ContextNameRecognizer(EntityRecognizer):
         super().__init__(
             supported_entities=["PERSON"], name="ContextNameRecognizer", supported_language="en"
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -598,7 +593,7 @@ _ORG_WORDS = frozenset(
 )
 
 
-class NerOrgNameRecognizer(EntityRecognizer):
+class NerOrgNameRecognizer(_LocalRecognizer):
     """Person-shaped spans the NER model labelled ORG (which presidio drops): two to four
     capitalised words, or "Last, First", with no digits and no organisation word (Inc, Bank,
     Hospital, ...). The small English model labels many unfamiliar names ORG."""
@@ -607,9 +602,6 @@ class NerOrgNameRecognizer(EntityRecognizer):
         super().__init__(
             supported_entities=["PERSON"], name="NerOrgNameRecognizer", supported_language="en"
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -643,7 +635,7 @@ _LF_RE = re.compile(rf"\b(?P<name>{_LAST_FIRST})(?![\w])")
 _LOCATIVE = re.compile(r"(?i:\b(?:in|from|to|at|near|into|via|towards|of|outside|around))\s+$")
 
 
-class LastFirstNameRecognizer(EntityRecognizer):
+class LastFirstNameRecognizer(_LocalRecognizer):
     """ "Smith, John [A.]" / "SMITH, JOHN" when the NER model sees a named entity in it (any
     type: the small model often calls such names places or organisations) and no locative
     preposition ("in", "from", ...) precedes it, as in "in Paris, France"."""
@@ -652,9 +644,6 @@ class LastFirstNameRecognizer(EntityRecognizer):
         super().__init__(
             supported_entities=["PERSON"], name="LastFirstNameRecognizer", supported_language="en"
         )
-
-    def load(self) -> None:  # noqa: D102
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
