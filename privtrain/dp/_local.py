@@ -56,19 +56,9 @@ def plan_local(n_rows: int, config: TrainConfig, *, rounds: int, local_steps: in
 
 def initial_weights(n_features: int, config: TrainConfig, n_classes: int) -> Weights:
     """The seeded initial weights of ``config.model`` (what every site starts from)."""
-    import torch
+    from ._trainer import seeded_model
 
-    from ._models import build_model
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        net, _ = build_model(
-            config.model,
-            n_features,
-            n_classes,
-            config.hidden,
-            make_private_compatible=not config.no_dp,
-        )
+    net, _ = seeded_model(config, n_features, n_classes)
     return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
 
 
@@ -100,7 +90,6 @@ def train_local_steps(
     import torch
 
     from . import _trainer as T
-    from ._models import build_model
 
     wall0 = time.perf_counter()
     if steps < 1:
@@ -119,15 +108,7 @@ def train_local_steps(
     x_tr, y_tr = torch.from_numpy(x_all[tr_idx]), torch.from_numpy(y_all[tr_idx])
     sigma = 0.0 if config.no_dp else float(noise_multiplier)
     with T._threads(config.threads):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            net, arch = build_model(
-                config.model,
-                x_all.shape[1],
-                len(classes),
-                config.hidden,
-                make_private_compatible=not config.no_dp,
-            )
+        net, arch = T.seeded_model(config, x_all.shape[1], len(classes))
         if weights is not None:
             T._load_state(net, _state_bytes(weights))
         notes: list[str] = []

@@ -250,6 +250,18 @@ class FileCheckpoint:
             self.path.unlink()
 
 
+def seeded_model(
+    cfg: TrainConfig, n_features: int, n_classes: int
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """``cfg.model`` with its initial weights drawn from ``cfg.seed`` (torch's global RNG state is
+    left as it was): the same start for a run, its resume and every federated site."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return build_model(
+            cfg.model, n_features, n_classes, cfg.hidden, make_private_compatible=not cfg.no_dp
+        )
+
+
 def _store(checkpoint: str | os.PathLike[str] | CheckpointStore | None) -> CheckpointStore | None:
     if checkpoint is None:
         return None
@@ -571,15 +583,7 @@ def train_tabular(
     ckpt = _load_checkpoint(store, fp) if store else None
 
     with _threads(cfg.threads):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            net, arch = build_model(
-                cfg.model,
-                x_all.shape[1],
-                len(classes),
-                cfg.hidden,
-                make_private_compatible=not cfg.no_dp,
-            )
+        net, arch = seeded_model(cfg, x_all.shape[1], len(classes))
         if initial_state is not None:
             _load_state(net, initial_state)
         notes: list[str] = []
