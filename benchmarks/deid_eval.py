@@ -11,7 +11,10 @@ listed under a ``keep`` key - are words that must survive; every other label is 
 identifier. Gold mode reports, per label and overall, beside presidio's defaults:
 identifier spans removed (covered >= 50% by a prediction of any type), recall by type where
 the label has a known type, words outside identifier spans kept (no prediction touches
-them) and medical terms kept.
+them) and medical terms kept. Beside the all-label removal figure (the one the goals use),
+a "Safe Harbor scope" line gives the removal rate over the spans 45 CFR 164.514(b)(2)
+requires removed: every gold span except AGE spans that state an age of 89 or less (a gold
+set may label every age; Safe Harbor, and privtrain's default profile, keep ages under 90).
 
 The records come from ``benchmarks/_deid_goldgen.py`` (Faker, several locales, gold character
 spans; it shares no code with ``privtrain.deid``). Both systems use the same spaCy model.
@@ -209,6 +212,38 @@ def load_gold(path: Path) -> tuple[list[Record], list[list[tuple[int, int, str]]
 
 _WORDS = __import__("re").compile(r"\w+")
 
+_NUM_WORDS = {
+    w: i for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split())
+} | {w: 10 * i for i, w in enumerate(
+    "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}  # fmt: skip
+
+
+def span_age(s: str) -> int | None:
+    """The age an AGE gold span states ("94", "ninety-four", "one hundred and two"), or None."""
+    import re
+
+    digits = re.findall(r"\d+", s)
+    if digits:
+        return int(digits[0])
+    total, seen = 0, False
+    for w in re.findall(r"[a-z]+", s.lower()):
+        if w == "hundred":
+            total, seen = max(total, 1) * 100, True
+        elif w in _NUM_WORDS:
+            total, seen = total + _NUM_WORDS[w], True
+    return total if seen else None
+
+
+def safe_harbor_scope(text: str, start: int, end: int, label: str) -> bool:
+    """Whether a gold identifier span is one 45 CFR 164.514(b)(2) requires removed: every
+    span except an AGE span stating an age of 89 or less (Safe Harbor keeps those)."""
+    if label != "AGE":
+        return True
+    age = span_age(text[start:end])
+    return age is None or age > 89
+
 
 def gold_score(records: list[Record], keeps: list, preds: list[list[Pred]]) -> dict:
     """Per gold label: removed (any type), typed recall, and overall removal / keep rates."""
@@ -219,12 +254,17 @@ def gold_score(records: list[Record], keeps: list, preds: list[list[Pred]]) -> d
     tp: Counter[str] = Counter()
     pn: Counter[str] = Counter()
     words = words_kept = med = med_kept = 0
+    sh_n = sh_removed = 0
     for rec, keep, ps in zip(records, keeps, preds, strict=True):
         for g0, g1, lab in rec.spans:
             n[lab] += 1
             glen = g1 - g0
-            if any(_overlap(g0, g1, p0, p1) * 2 >= glen for p0, p1, _t in ps):
+            gone = any(_overlap(g0, g1, p0, p1) * 2 >= glen for p0, p1, _t in ps)
+            if gone:
                 removed[lab] += 1
+            if safe_harbor_scope(rec.text, g0, g1, lab):
+                sh_n += 1
+                sh_removed += gone
             grp = gold_group(lab)
             if any(pred_group(t) == grp and _overlap(g0, g1, p0, p1) * 2 >= glen
                    for p0, p1, t in ps):  # fmt: skip
@@ -260,6 +300,8 @@ def gold_score(records: list[Record], keeps: list, preds: list[list[Pred]]) -> d
         "rows": rows,
         "removed": sum(removed.values()) / max(1, total),
         "n": total,
+        "sh_removed": sh_removed / max(1, sh_n),
+        "sh_n": sh_n,
         "words": words,
         "words_kept": words_kept / max(1, words),
         "medical": med,
@@ -300,6 +342,7 @@ def gold_main(path: Path, baseline: bool) -> int:
         print(line)
     print("-" * len(head))
     for key, title in (("removed", f"identifier spans removed ({ours['n']})"),
+                       ("sh_removed", f"  Safe Harbor scope ({ours['sh_n']})"),
                        ("words_kept", f"non-PII words kept ({ours['words']})"),
                        ("medical_kept", f"medical terms kept ({ours['medical']})")):  # fmt: skip
         line = f"{title:<30} | {_fmt(ours[key]):>17}"

@@ -1,7 +1,8 @@
 """De-identification throughput: privtrain vs presidio per cell, same rows, same machine.
 
     .venv/bin/python benchmarks/deid_throughput.py [--rows 10000] [--baseline-rows 300]
-        [--workers 1] [--nlp-batch-size 128] [--chunk-rows 2048] [--policy safe-harbor]
+        [--workers 1] [--compare-workers 2] [--nlp-batch-size 128] [--chunk-rows 2048]
+        [--policy safe-harbor]
     .venv/bin/python benchmarks/deid_throughput.py --memory-gb 1 [--workers 2]
 
 Generates the synthetic patients table (examples/data/make_patients.py, seed 0) as CSV,
@@ -13,7 +14,9 @@ plans it (timed separately), then times:
   ``AnalyzerEngine.analyze`` + ``AnonymizerEngine.anonymize`` with presidio's default
   configuration on the same spaCy model - the naive way to scrub a table.
 
-Both are reported as rows/s and as a ratio (one run, side by side). privtrain runs with
+Both are reported as rows/s and as a ratio (one run, side by side). ``--compare-workers N``
+times the same table again with N worker processes (``privtrain ingest --workers N``) and
+prints rows/s with ``--workers`` vs N. privtrain runs with
 everything ingest does: the Safe Harbor profile, every value of every safe/quasi column
 checked for identifier shapes, the HIPAA recognizers and the medical allow-list.
 
@@ -168,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nlp-batch-size", type=int, default=128)
     ap.add_argument("--chunk-rows", type=int, default=2048)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--compare-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the same table with N worker processes (rows/s, 1 vs N)",
+    )
     ap.add_argument("--policy", default=None, help="policy file or profile name")
     ap.add_argument("--memory-gb", type=float, default=0.0)
     ap.add_argument("--with-notes", action="store_true")
@@ -215,6 +225,16 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
         )
         t_ours = time.perf_counter() - t0
+        t_cmp = None
+        if args.compare_workers:
+            t0 = time.perf_counter()
+            deidentify_table(
+                src, _CountingSink(), plan=plan, policy=policy,
+                pseudonym_key=(1, b"benchmark-key-32-bytes-long....."), engine=engine,
+                chunk_rows=args.chunk_rows, nlp_batch_size=args.nlp_batch_size,
+                workers=args.compare_workers,
+            )  # fmt: skip
+            t_cmp = time.perf_counter() - t0
     t_base_b = presidio_per_cell(base_rows[half:], engine.model_name)
     t_base = t_base_a + t_base_b
     ours = report.rows / t_ours
@@ -245,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
         f"\nratio privtrain / presidio per cell: {ours / base:.1f}x "
         f"(presidio: {cells} cells, {cells / t_base:.0f} cells/s)"
     )
+    if t_cmp is not None:
+        n = args.compare_workers
+        print(
+            f"workers: {args.workers} -> {ours:.1f} rows/s; {n} -> {report.rows / t_cmp:.1f} "
+            f"rows/s ({t_ours / t_cmp:.2f}x; {n} spawned processes, each loads the model; "
+            f"{os.cpu_count()} CPUs)"
+        )
     print(
         f"free-text spans replaced: {sum(report.entity_counts.values())} values/spans; "
         f"{report.output_bytes:,} bytes of Parquet"

@@ -8,8 +8,8 @@ round wall-time ratio HE / plaintext, the bytes a site sends as a multiple of it
 update, and the aggregate's error against plaintext.
 
 Part ``deploy``: the same small job on the Deployment Engine (``fed local``: real SuperLink and
-SuperNode processes on 127.0.0.1), with ``none``, ``he`` and ``secagg+``: mean round seconds and
-the ratio against ``none``.
+SuperNode processes on 127.0.0.1, ClientApps forked from the warm launcher unless ``--cold``),
+with ``none``, ``he`` and ``secagg+``: mean round seconds and the ratio against ``none``.
 
     .venv/bin/python benchmarks/federated.py --part crypto
     .venv/bin/python benchmarks/federated.py --part deploy --rounds 2
@@ -56,7 +56,7 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
         )
         w0 = initial_weights(spec.n_features, cfg, 2)
         n = sum(v.size for v in w0.values())
-        t_plain, t_he, err, sent = [], [], [], 0
+        t_plain, t_he, err, sent, parts_s = [], [], [], 0, []
         for _ in range(repeats):
             t0 = time.perf_counter()
             ups = [
@@ -78,7 +78,7 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
             # Sites train and encrypt in parallel; the critical path of a round is one site's
             # training + one site's encryption + the server's addition + one decryption.
             t2 = time.perf_counter()
-            enc = [he.encrypt(public, he.pack(u, 1.0)) for u in ups]
+            enc = [he.encrypt(secret, he.pack(u, 1.0)) for u in ups]
             t_enc = (time.perf_counter() - t2) / 3
             t3 = time.perf_counter()
             total = he.add(public, enc)
@@ -88,6 +88,7 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
             t_dec = time.perf_counter() - t4
             t_plain.append(t_train / 3 + t_avg)
             t_he.append(t_train / 3 + t_enc + t_add + t_dec)
+            parts_s.append((t_train / 3, t_enc, t_add, t_dec))
             sent = sum(len(c) for c in enc[0])
             err.append(
                 max(float(np.max(np.abs(got[k] - avg[k])) / np.max(np.abs(avg[k]))) for k in w0)
@@ -100,13 +101,16 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
             "he_vs_plain": round(float(np.median(t_he) / np.median(t_plain)), 2),
             "he_bytes_vs_fp32": round(sent / (4 * n), 2),
             "he_rel_error": float(max(err)),
+            # median seconds of one site's training, one site's encryption, the server's
+            # addition and one decryption
+            "train_enc_add_dec_s": [round(float(np.median(x)), 3) for x in np.array(parts_s).T],
         }
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
 
 
-def deploy(rounds: int, steps: int, rows: int) -> list[dict]:
+def deploy(rounds: int, steps: int, rows: int, aggs: list[str], warm: bool) -> list[dict]:
     from federated.local import LocalFederation, LocalOptions
     from privtrain import datasets
     from privtrain.config import load_settings
@@ -123,7 +127,7 @@ def deploy(rounds: int, steps: int, rows: int) -> list[dict]:
         pol = Path(d) / "open.yaml"
         pol.write_text("aggregation: [none, he, secagg+]\nmin_sites: 1\n")
         base = None
-        for agg in ("none", "he", "secagg+"):
+        for agg in aggs:
             opts = LocalOptions(
                 dataset="adult",
                 workdir=Path(d) / f"w-{agg}",
@@ -136,6 +140,7 @@ def deploy(rounds: int, steps: int, rows: int) -> list[dict]:
                 hidden="64",
                 reply_timeout=600,
                 timeout=3600,
+                warm=warm,
             )
             t0 = time.perf_counter()
             s = LocalFederation(ws, opts, pw).run()
@@ -145,6 +150,7 @@ def deploy(rounds: int, steps: int, rows: int) -> list[dict]:
             base = mean if agg == "none" else base
             row = {
                 "aggregation": agg,
+                "clientapp": "warm" if warm else "cold",
                 "status": s.get("status"),
                 "rounds": len(rs),
                 "round_s": round(mean, 2),
@@ -164,11 +170,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--aggregations", default="none,he,secagg+")
+    ap.add_argument(
+        "--cold", action="store_true", help="no warm launcher: a fresh process per message"
+    )
     a = ap.parse_args()
     if a.part == "crypto":
         crypto(a.rows, a.steps, a.repeats)
     else:
-        deploy(a.rounds, a.steps, min(a.rows, 3000))
+        deploy(a.rounds, a.steps, min(a.rows, 3000), a.aggregations.split(","), not a.cold)
 
 
 if __name__ == "__main__":

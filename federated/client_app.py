@@ -9,8 +9,9 @@ Messages it answers (content records in parentheses):
   aggregate in ``he.aggregate``): k local DP-SGD steps; reply with the weights (``none``), the
   weighted update as CKKS ciphertexts (``he.update``), or a legacy ``fitres`` record that
   ``secaggplus_mod`` masks (SecAgg+).
-- ``query.finish`` (optionally the final ``he.aggregate``): commit the site's ledger; with HE
-  also return the decrypted final average (the released model).
+- ``query.finish`` (optionally the final ``he.aggregate``): commit the site's ledger (not
+  inside a round: accounting takes seconds); with HE also return the decrypted final average
+  (the released model).
 
 Nothing computed from the rows is sent except DP-SGD outputs and public mechanism parameters
 (no losses, accuracies or row counts). Torch is imported only when training.
@@ -162,10 +163,8 @@ def train(msg: Message, ctx: Context) -> Message:
         st["history"].extend([list(h) for h in res.history])
         st["rounds"].append(rnd)
         _save_state(ctx, st)
-        if rnd >= job.rounds:  # the last round: charge the ledger now
-            st["epsilon"] = site.finish(st["run_id"], _hist(st), job)
-            st["finished"] = True
-            _save_state(ctx, st)
+        # The ledger is charged by ``query.finish`` (accounting takes seconds: not inside a
+        # round); a site lost before it stays reserved with what it recorded (write-ahead).
         return _train_reply(msg, site, job, res.weights, legacy)
 
     return _guard(msg, ctx, run)

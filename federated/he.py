@@ -1,15 +1,17 @@
 """Homomorphic aggregation with TenSEAL CKKS: key ceremony, packing, encrypt / add / decrypt.
 
 Parameters (addition only, no multiplication depth): ring degree N=4096 (2048 slots),
-coefficient moduli [60, 49] bits, scale 2^40. A ciphertext of 2048 slots serializes to
-about 64 KiB: 8.0× the fp32 bytes it carries; the decryption error of a sum of a few updates is
-~1e-8 (SECURITY.md justifies the choice).
+coefficient moduli [60, 49] bits, scale 2^40, symmetric-key encryption (the sites encrypt with
+the secret key they hold anyway; the server's context has no key at all). A ciphertext of 2048
+slots serializes to about 64 KiB: 8.0× the fp32 bytes it carries; the decryption error of a sum
+of a few updates is ~1e-9 (SECURITY.md justifies the choice).
 
 Ceremony: one party runs :func:`keygen` (``privtrain fed keygen``), which stores the secret
 context in its own home (encrypted under a key held in its keyring), writes the *public*
 context for the server, and a key share (the secret context encrypted under a share
 passphrase) for the other sites, which import it into their homes (``privtrain fed import-key``).
-The server side loads only public contexts: :func:`load_public` refuses one holding a secret key.
+The server side loads only secret-free contexts: :func:`load_public` refuses one holding a
+secret key.
 
 A site's update is packed into one flat vector — every parameter of every layer, in state-dict
 order, followed by the site's weight — multiplied by the weight and split into full 2048-slot
@@ -62,19 +64,24 @@ def check_federation(name: str) -> str:
 
 
 def new_secret_context() -> Any:
+    """A symmetric-key CKKS context: the sites, which all hold the secret key to decrypt the
+    sum, encrypt with it directly (about half the work of public-key encryption); no public
+    key exists, so whoever holds only the server's context can neither decrypt nor encrypt."""
     ts = _ts()
     ctx = ts.context(
         ts.SCHEME_TYPE.CKKS,
         poly_modulus_degree=POLY_MODULUS_DEGREE,
         coeff_mod_bit_sizes=list(COEFF_MOD_BIT_SIZES),
+        encryption_type=ts.ENCRYPTION_TYPE.SYMMETRIC,
     )
     ctx.global_scale = 2**SCALE_BITS
     return ctx
 
 
 def public_bytes(ctx: Any) -> bytes:
-    """The context without its secret key (and without relinearization/Galois keys, which
-    addition does not need)."""
+    """The server's context: the parameters and, for a public-key context, its public key —
+    never the secret key (nor relinearization/Galois keys, which addition does not need). Of
+    a symmetric context (:func:`new_secret_context`) only the parameters remain."""
     return bytes(
         ctx.serialize(
             save_public_key=True,
@@ -162,13 +169,9 @@ def n_chunks(length: int) -> int:
 def encrypt(ctx: Any, vector: np.ndarray) -> list[bytes]:
     """Full-slot ciphertexts (2048 values each, the last one zero-padded)."""
     ts = _ts()
-    out = []
-    for i in range(0, len(vector), SLOTS):
-        part = np.zeros(SLOTS)
-        chunk = vector[i : i + SLOTS]
-        part[: len(chunk)] = chunk
-        out.append(bytes(ts.ckks_vector(ctx, part.tolist()).serialize()))
-    return out
+    rows = np.zeros((n_chunks(len(vector)), SLOTS))
+    rows.reshape(-1)[: len(vector)] = vector
+    return [ts.ckks_vector(ctx, row.tolist()).serialize() for row in rows]
 
 
 def add(public_ctx: Any, updates: Sequence[Sequence[bytes]]) -> list[bytes]:
@@ -187,7 +190,7 @@ def add(public_ctx: Any, updates: Sequence[Sequence[bytes]]) -> list[bytes]:
                 acc += ts.ckks_vector_from(public_ctx, u[j])
         except Exception as e:
             raise IntegrityError(f"HE update ciphertext {j} is malformed ({e})") from None
-        out.append(bytes(acc.serialize()))
+        out.append(acc.serialize())
     return out
 
 

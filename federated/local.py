@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,10 @@ class LocalOptions:
     lr: float = 2e-3
     noise_seed: int | None = None
     seed: int = 0
+    warm: bool = True  # fork each ClientApp from a prepared launcher (federated/warm.py)
+    # TLS on the SuperLink and SuperNode authentication, with certificates and keys made by
+    # examples/federated/make_certs.sh (as across real machines; tests and drills)
+    tls: bool = False
 
 
 def free_port() -> int:
@@ -112,6 +117,7 @@ class LocalFederation:
         self.descendants: dict[str, dict[int, Any]] = {}
         self.site_names = [f"site-{i + 1}" for i in range(opts.sites)]
         self.federation = f"local-{secrets.token_hex(4)}"
+        self._sock_dir: Path | None = None
 
     # -- setup ---------------------------------------------------------------------------
     def site_home(self, i: int) -> Path:
@@ -235,7 +241,7 @@ class LocalFederation:
             "superlink",
             [
                 _bin("flower-superlink"),
-                "--insecure",
+                *self._link_security(),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -245,9 +251,12 @@ class LocalFederation:
             {**env, "FLWR_HOME": str(link_home)},
         )
         self._wait_port(self.port, "superlink")
+        if self.opts.tls:
+            self._register_sites()
+        site_envs = {n: {**env, "FLWR_HOME": str(self._flwr_home(n))} for n in self.site_names}
+        if self.opts.warm:  # fork ClientApps from a prepared process (federated/warm.py)
+            self._start_warm(site_envs)
         for i, name in enumerate(self.site_names):
-            home = self.workdir / "flwr" / name
-            home.mkdir(parents=True, exist_ok=True)
             node_cfg = {
                 "site": name,
                 "home": str(self.site_home(i)),
@@ -261,7 +270,7 @@ class LocalFederation:
                 name,
                 [
                     _bin("flower-supernode"),
-                    "--insecure",
+                    *self._node_security(name),
                     "--superlink",
                     f"127.0.0.1:{self.port}",
                     "--port",
@@ -269,8 +278,115 @@ class LocalFederation:
                     "--node-config",
                     nc,
                 ],
-                {**env, "FLWR_HOME": str(home)},
+                site_envs[name],
             )
+
+    # -- TLS and SuperNode authentication (examples/federated/make_certs.sh) ---------------
+    @property
+    def certs(self) -> Path:
+        return self.workdir / "certs"
+
+    def make_certs(self) -> None:
+        script = APP_DIR / "examples" / "federated" / "make_certs.sh"
+        env = {**_base_env(), "CERT_DIR": str(self.certs)}
+        out = subprocess.run(
+            ["bash", str(script), "127.0.0.1", *self.site_names],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=str(self.workdir),
+        )
+        if out.returncode != 0:
+            why = (out.stderr or out.stdout).strip()[-300:]
+            raise TrainingError(f"make_certs.sh failed: {why}")
+
+    def _link_security(self) -> list[str]:
+        if not self.opts.tls:
+            return ["--insecure"]
+        c = self.certs
+        return [
+            "--ssl-ca-certfile",
+            str(c / "ca.crt"),
+            "--ssl-certfile",
+            str(c / "superlink.crt"),
+            "--ssl-keyfile",
+            str(c / "superlink.key"),
+            "--enable-supernode-auth",
+        ]
+
+    def _node_security(self, name: str) -> list[str]:
+        if not self.opts.tls:
+            return ["--insecure"]
+        return [
+            "--root-certificates",
+            str(self.certs / "ca.crt"),
+            "--auth-supernode-private-key",
+            str(self.certs / f"{name}.key"),
+        ]
+
+    def _cli_env(self) -> dict[str, str]:
+        """FLWR_HOME of the Flower CLI, naming this SuperLink (with the CA under TLS)."""
+        cli_home = self.workdir / "flwr" / "cli"
+        cli_home.mkdir(parents=True, exist_ok=True)
+        sec = (
+            f"root-certificates = {_toml_str(str(self.certs / 'ca.crt'))}\n"
+            if self.opts.tls
+            else "insecure = true\n"
+        )
+        (cli_home / "config.toml").write_text(
+            '[superlink]\ndefault = "local"\n\n[superlink.local]\n'
+            f'address = "127.0.0.1:{self.port}"\n{sec}'
+        )
+        return {**_base_env(), "FLWR_HOME": str(cli_home)}
+
+    def _register_sites(self) -> None:
+        """`flwr supernode register SITE.pub`: only registered keys may connect."""
+        for name in self.site_names:
+            out = subprocess.run(
+                [_bin("flwr"), "supernode", "register", str(self.certs / f"{name}.pub"), "local"],
+                env=self._cli_env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=str(self.workdir),
+            )
+            (self.workdir / "logs" / f"register-{name}.log").write_text(out.stdout + out.stderr)
+            if out.returncode != 0:
+                raise TrainingError(f"flwr supernode register {name}.pub failed (see logs)")
+
+    def _flwr_home(self, name: str) -> Path:
+        home = self.workdir / "flwr" / name
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    def _start_warm(self, site_envs: dict[str, dict[str, str]], timeout: float = 180.0) -> None:
+        """One warm ClientApp launcher per site (same environment as its SuperNode), and its
+        ``flwr-clientapp`` client first on the SuperNode's PATH. Waits until they listen: a
+        cold ClientApp that misses Flower's 30 s first-heartbeat window on a loaded machine is
+        restarted, again and again."""
+        from . import warm
+
+        # short: a socket path has at most 107 bytes
+        self._sock_dir = Path(tempfile.mkdtemp(prefix="privtrain-warm-"))
+        socks = {}
+        for name, site_env in site_envs.items():
+            socks[name] = self._sock_dir / f"{name}.sock"
+            cmd = [sys.executable, "-m", "federated.warm", "serve", "--socket", str(socks[name])]
+            self._start(f"{name}.warm", cmd, site_env)
+            bin_dir = self._flwr_home(name) / "bin"
+            warm.install(socks[name], bin_dir)
+            site_env["PATH"] = os.pathsep.join([str(bin_dir), site_env["PATH"]])
+        deadline = time.monotonic() + timeout
+        for name, sock in socks.items():
+            while not sock.exists() and time.monotonic() < deadline:
+                p = self.procs[f"{name}.warm"]
+                if p.poll() is not None:
+                    raise TrainingError(
+                        f"{name}.warm exited with {p.returncode} "
+                        f"(see {self.workdir / 'logs' / (name + '.warm.log')})"
+                    )
+                time.sleep(0.1)
 
     def _wait_port(self, port: int, name: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -320,16 +436,10 @@ class LocalFederation:
         return cfg
 
     def submit(self, public_ctx: Path | None) -> None:
-        cli_home = self.workdir / "flwr" / "cli"
-        cli_home.mkdir(parents=True, exist_ok=True)
-        (cli_home / "config.toml").write_text(
-            '[superlink]\ndefault = "local"\n\n[superlink.local]\n'
-            f'address = "127.0.0.1:{self.port}"\ninsecure = true\n'
-        )
+        env = self._cli_env()
         parts = []
         for k, v in self.run_config(public_ctx).items():
             parts.append(f"{k}={_toml_str(v) if isinstance(v, str) else json.dumps(v)}")
-        env = {**_base_env(), "FLWR_HOME": str(cli_home)}
         out = subprocess.run(
             [_bin("flwr"), "run", str(APP_DIR), "local", "--run-config", " ".join(parts)],
             env=env,
@@ -405,10 +515,13 @@ class LocalFederation:
                     c.send_signal(sig)
 
     def kill_site(self, name: str) -> None:
-        """SIGKILL a site's SuperNode and every process it started (tests and drills)."""
+        """SIGKILL a site's SuperNode, its warm launcher and every process they started (tests
+        and drills)."""
         self._scan()
-        self._kill([name], signal.SIGKILL)
-        self.procs[name].wait()
+        names = [n for n in (name, f"{name}.warm") if n in self.procs]
+        self._kill(names, signal.SIGKILL)
+        for n in names:
+            self.procs[n].wait()
 
     def stop(self) -> None:
         """Stop every process started here and all their descendants: SIGTERM, then SIGKILL
@@ -432,6 +545,8 @@ class LocalFederation:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=5)
         del alive
+        if self._sock_dir is not None:
+            shutil.rmtree(self._sock_dir, ignore_errors=True)
 
     def pids(self) -> list[int]:
         """Every process id started here, descendants included."""
@@ -451,6 +566,8 @@ class LocalFederation:
         try:
             self.prepare_sites()
             public_ctx = self.he_ceremony() if self.opts.aggregation == "he" else None
+            if self.opts.tls:
+                self.make_certs()
             self.start()
             self.submit(public_ctx)
             summary = self.follow()

@@ -356,6 +356,15 @@ def _readable(ws: Workspace, row: Dataset, action: str) -> WrappedKey:
     return key
 
 
+def stream_plaintext(ws: Workspace, row: Dataset, *, action: str) -> Iterator[memoryview]:
+    """The verified plaintext of dataset ``row`` as chunks (:meth:`BlobCipher.decrypt_iter`).
+    Not an authorization: the caller (the access service) decided first. A shredded dataset
+    raises KeyAccessError here, before any byte is produced."""
+    key = _readable(ws, row, action)
+    ctx = dataset_context(row.id, row.name, row.version)
+    return ws.cipher.decrypt_iter(ws.blob_path(row.blob_path), key, ctx)
+
+
 @contextmanager
 def audited_failure(ws: Workspace, action: str, resource: str) -> Iterator[None]:
     """Record a read that failed on authentication or key access as a ``deny`` event (the

@@ -1,13 +1,13 @@
 """``privtrain audit empirical``: test a DP training configuration against a membership attack.
 
 One audit = one DP training run of its own on the dataset's private rows plus synthetic canaries
-(:mod:`privtrain.dp._audit`), so it is charged to the dataset's ledger like any training run (a
-``train`` run whose ``meta.purpose`` is ``empirical-audit``): plan → **reserve** → train →
-**commit** the actual history, or, on failure, **settle** (charged what it executed). The run's
-weights are discarded (never stored, never exported); what leaves the process is the ε lower
-bound, the guess counts and the canary scores — all post-processing of the DP model and of
-synthetic canaries. The HTML report shows ε_lower beside ε_claimed and flags
-``ε_lower > ε_claimed`` as a privacy bug.
+(:mod:`privtrain.dp._audit`), so it is charged to the dataset's ledger as what it is — a run of
+kind ``audit`` (catalog migration 0006; ``meta.purpose`` is ``empirical-audit``): plan →
+**reserve** → train → **commit** the actual history, or, on failure, **settle** (charged what it
+executed). The run's weights are discarded (never stored, never exported); what leaves the
+process is the ε lower bound, the guess counts and the canary scores — all post-processing of
+the DP model and of synthetic canaries. The HTML report shows ε_lower beside ε_claimed and
+flags ``ε_lower > ε_claimed`` as a privacy bug.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def audit_empirical(
         [DatasetRef(name=info.name, id=info.id, version=info.version)],
         plan.history,
         delta=cfg.delta,
-        kind="train",  # a DP-SGD training run of its own; meta.purpose says what for
+        kind="audit",  # a DP-SGD training run of its own, for the audit (migration 0006)
         meta={
             "purpose": "empirical-audit",
             "target": target,
@@ -262,8 +262,8 @@ r.tests|length) }} (Bonferroni).</p>
 {% for t in r.tests %}<tr><td>{{ t.k_in }}</td><td>{{ t.k_out }}</td><td>{{ t.r }}</td>
 <td>{{ t.v }}</td><td>{{ "%.3f"|format(t.epsilon_lower) }}</td></tr>{% endfor %}
 </table>
-<p>The audit's own training run is charged to the ledger (run <code>{{ run_id }}</code>,
-purpose <code>empirical-audit</code>); its weights were discarded.</p>
+<p>The audit's own training run is charged to the ledger as a run of kind <code>audit</code>
+(run <code>{{ run_id }}</code>); its weights were discarded.</p>
 </body></html>
 """
 

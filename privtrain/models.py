@@ -266,17 +266,23 @@ def _model_bytes(ws: Workspace, row: Model) -> bytes:
     )
 
 
+def _verified_bytes(ws: Workspace, ref: str) -> tuple[Model, dict[str, Any], bytes]:
+    row = get(ws, ref)
+    stmt = row.verified_statement  # type: ignore[attr-defined]
+    data = _model_bytes(ws, row)
+    if modelcard.subject_digest(stmt) != hashlib.sha256(data).hexdigest():
+        raise IntegrityError(
+            f"model {row.name}@v{row.version}: model bytes do not match the signed card's sha256"
+        )
+    return row, stmt, data
+
+
 def verify(ws: Workspace, ref: str) -> dict[str, Any]:
     """Verify card signature, subject digest against the decrypted model bytes, and the
     catalog's copy of the privacy facts. Returns the verified statement. Failures are
     audited (``model.verify``, decision ``deny``)."""
     with audited_failure(ws, "model.verify", f"model:{ref}"):
-        row = get(ws, ref)
-        what = f"model {row.name}@v{row.version}"
-        stmt = row.verified_statement  # type: ignore[attr-defined]
-        digest = hashlib.sha256(_model_bytes(ws, row)).hexdigest()
-        if modelcard.subject_digest(stmt) != digest:
-            raise IntegrityError(f"{what}: model bytes do not match the signed card's sha256")
+        row, stmt, _ = _verified_bytes(ws, ref)
     ws.record(
         "model.verify",
         f"model:{row.name}@v{row.version}",
@@ -284,6 +290,20 @@ def verify(ws: Workspace, ref: str) -> dict[str, Any]:
         details={"model_id": row.id, "ok": True},
     )
     return stmt
+
+
+def show(ws: Workspace, ref: str) -> ModelInfo:
+    """Facts of one model version, from its verified card."""
+    return _info(get(ws, ref))
+
+
+def read_verified(ws: Workspace, ref: str) -> tuple[ModelInfo, bytes]:
+    """The model's bytes, decrypted once and checked against its signed card (signature,
+    subject digest). Failures are audited like :func:`verify`. Not an authorization: callers
+    that serve the bytes (the access service, the empirical audit) decide first."""
+    with audited_failure(ws, "model.verify", f"model:{ref}"):
+        row, _, data = _verified_bytes(ws, ref)
+    return _info(row), data
 
 
 def verified_card(ws: Workspace, ref: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ class IngestStage(_Stage):
     keep_raw: bool = False
     site: str = "local"
     budget: BudgetSpec | None = None  # set on the dataset when it has none yet
+    report: Path | None = None  # write the de-identification report (HTML) here
 
 
 class TrainStage(_Stage):
@@ -464,18 +466,36 @@ class Pipeline:
 
 
 def _summary(name: str, out: dict[str, Any]) -> str:
+    """One line: what the stage produced and where its report is."""
     if name == "ingest":
-        return f"dataset {out.get('dataset')}"
-    if name in ("train", "federated"):
+        line = f"de-identified, encrypted dataset {out.get('dataset')}"
+        plan = out.get("plan_sha256")
+        line += f" (plan {str(plan)[:12]})" if plan else ""
+        line += f", raw copy {out['raw']} (encrypted)" if out.get("raw") else ""
+        return line + (f"; report {out['report']}" if out.get("report") else "")
+    if name == "train":
         eps = out.get("epsilon")
-        return f"model {out.get('model')}" + (f" (ε={eps:.3f})" if eps is not None else "")
+        line = f"DP-SGD model {out.get('model')}"
+        line += f" (ε={eps:.3f})" if eps is not None else ""
+        return line + f"; signed card: privtrain models show {out.get('model')}"
+    if name == "federated":
+        sites = out.get("sites") or []
+        eps = [s.get("epsilon") for s in sites if s.get("epsilon") is not None]
+        line = (
+            f"model {out.get('model')}: {out.get('rounds_completed')} rounds, "
+            f"{out.get('aggregation', 'he')} aggregation, {len(sites)} sites"
+        )
+        line += f" (ε ≤ {max(eps):.3f} each)" if eps else ""
+        return line + f"; site ledgers and logs in {out.get('workdir')}"
     if name == "audit":
+        verdict = "PRIVACY BUG" if out.get("privacy_bug") else "no violation found"
         return (
             f"ε_lower={out.get('epsilon_lower', 0):.3f} vs claimed "
-            f"ε={out.get('epsilon_claimed', 0):.3f}; report {out.get('report')}"
+            f"ε={out.get('epsilon_claimed', 0):.3f} ({out.get('canaries')} canaries): "
+            f"{verdict}; report {out.get('report')}"
         )
     if name == "publish":
-        return f"{out.get('model')} → {out.get('out')}"
+        return f"{out.get('model')} → {out.get('out')} (card {out.get('card')})"
     return ""
 
 
@@ -530,6 +550,10 @@ class _Context:
                 inputs["model_id"] = models.get(self.ws, ref).id
             except NotFoundError:
                 inputs["model_id"] = None
+            except ConfigError:
+                if name == "publish":  # an audit may declare its settings instead of a model
+                    raise
+                inputs["model_id"] = None
         blob = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -538,9 +562,19 @@ class _Context:
         if name == "publish":
             f = Path(out.get("out", ""))
             return f.exists() and _sha256_file(f) == out.get("sha256")
+        if name == "ingest" and out.get("report") and not Path(out["report"]).exists():
+            # the report is a rendering of what the catalog holds: rewrite it, don't re-ingest
+            self._write_deid_report(out["dataset_id"], Path(out["report"]))
         if name == "audit" and out.get("report"):
             return Path(out["report"]).exists()
         return True
+
+    def _write_deid_report(self, dataset_id: str, path: Path) -> None:
+        from privtrain import datasets
+        from privtrain.deid import DeidReport, render_report_html
+
+        rep = datasets.deid_report(self.ws, dataset_id)
+        render_report_html(DeidReport.model_validate(rep), path)
 
     def spent(self) -> dict[str, float]:
         from privtrain.ledger import Ledger
@@ -579,13 +613,20 @@ class _Context:
             except NotFoundError:
                 led.set_budget(cfg.name, cfg.budget.epsilon, cfg.budget.delta)
         self.touched.add(cfg.name)
-        return "completed", {
+        out = {
             "name": cfg.name,
             "dataset_name": cfg.name,
             "dataset": res.dataset.ref,
             "dataset_id": res.dataset.id,
             "plan_sha256": res.plan_sha256,
         }
+        if res.raw is not None:
+            out["raw"] = res.raw.ref
+        report = p(cfg.report)
+        if report is not None:
+            self._write_deid_report(res.dataset.id, report)
+            out["report"] = str(report)
+        return "completed", out
 
     def run_train(self, cfg: TrainStage, recover: Any) -> tuple[str, dict[str, Any]]:
         from privtrain import datasets, training
@@ -649,7 +690,11 @@ class _Context:
             ) from None
         ref = self._dataset(cfg.dataset, "federated")
         p = self.pipe._path
-        wd = p(cfg.workdir) or (self.ws.settings.tmp_dir / f"fed-{self.pipe.spec.name}")
+        # each federated job needs fresh site homes: a rerun (forced, changed or after a kill)
+        # gets a new default workdir; the sites of an interrupted job are left as they are
+        wd = p(cfg.workdir) or (
+            self.ws.settings.tmp_dir / f"fed-{self.pipe.spec.name}-{secrets.token_hex(4)}"
+        )
         values = {
             "dataset": ref,
             "workdir": Path(wd),
@@ -683,6 +728,7 @@ class _Context:
         return "completed", {
             "model": model.get("ref"),
             "model_id": model.get("id"),
+            "aggregation": cfg.aggregation,
             "rounds_completed": summary.get("rounds_completed"),
             "sites": [
                 {"name": s.get("name"), "status": s.get("status"), "epsilon": s.get("epsilon")}
@@ -752,7 +798,7 @@ class _Context:
             meta = r.get("meta") or {}
             if (
                 r["status"] == "reserved"
-                and meta.get("purpose") == "empirical-audit"
+                and (r.get("kind") == "audit" or meta.get("purpose") == "empirical-audit")
                 and _ts(r.get("created_at")) >= since
             ):
                 with contextlib.suppress(PrivtrainError):

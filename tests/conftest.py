@@ -9,6 +9,10 @@
   ``postgres``): the URL of a fresh database already migrated to head.
 - ``catalog``: a :class:`privtrain.catalog.Catalog` on ``catalog_url``.
 - ``sqlite_catalog``: a migrated SQLite catalog in ``tmp_path``.
+- ``policy`` / ``engine``: the default (Safe Harbor) de-identification policy and a detection
+  engine for it, loaded once per session (a module may override both, e.g. with a profile).
+- ``adult_head``: ``adult_head(rows)`` is a CSV of the header and first ``rows`` rows of UCI
+  Adult (``../shared/data/adult``), made once per session; skips when the data is absent.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from privtrain.catalog import Catalog
 
+ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult" / "adult.data.csv"
 PG_MISSING = "PostgreSQL server binaries not found: install Debian's postgresql package"
 
 
@@ -236,3 +241,34 @@ def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
         yield cat
     finally:
         cat.close()
+
+
+@pytest.fixture(scope="session")
+def adult_head(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Path]:
+    made: dict[int, Path] = {}
+
+    def head(rows: int) -> Path:
+        if not ADULT.exists():
+            pytest.skip(f"UCI Adult data not found at {ADULT}")
+        if rows not in made:
+            out = tmp_path_factory.mktemp("adult") / f"adult_{rows}.csv"
+            lines = ADULT.read_text().splitlines()
+            out.write_text("\n".join(lines[: rows + 1]) + "\n")
+            made[rows] = out
+        return made[rows]
+
+    return head
+
+
+@pytest.fixture(scope="session")
+def policy():  # noqa: ANN201
+    from privtrain.deid import load_policy
+
+    return load_policy()
+
+
+@pytest.fixture(scope="session")
+def engine(policy):  # noqa: ANN001, ANN201
+    from privtrain.deid import get_engine
+
+    return get_engine(phone_regions=policy.detection.phone_regions)

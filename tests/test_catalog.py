@@ -61,10 +61,10 @@ def _env() -> dict[str, str]:
 
 
 def test_fresh_catalog_is_at_head(catalog: Catalog) -> None:
-    assert catalog.current_revision() == Catalog.head_revision() == "0005"
+    assert catalog.current_revision() == Catalog.head_revision() == "0006"
     catalog.check_revision()
     catalog.upgrade()  # idempotent
-    assert catalog.current_revision() == "0005"
+    assert catalog.current_revision() == "0006"
 
 
 def test_migrated_schema_matches_models(catalog: Catalog) -> None:
@@ -149,7 +149,7 @@ def test_upgrade_in_place_from_initial_revision(
 
     cat = Catalog(url)  # a newer privtrain opens the old home
     cat.upgrade()
-    assert cat.current_revision() == "0005"
+    assert cat.current_revision() == "0006"
     after = {i["name"] for i in inspect(cat.engine).get_indexes("audit_events")}
     assert {"ix_audit_events_resource", "ix_audit_events_action"} <= after
     with cat.session() as s:
@@ -196,7 +196,7 @@ def test_two_processes_upgrade_at_once(
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert [o.strip() for o, _ in outs] == ["0005", "0005"]
+    assert [o.strip() for o, _ in outs] == ["0006", "0006"]
 
 
 # ---------------------------------------------------------------- rows & types

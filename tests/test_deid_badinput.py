@@ -16,23 +16,11 @@ from privtrain.deid import (
     Plan,
     Transform,
     deidentify_table,
-    get_engine,
-    load_policy,
     plan_table,
 )
 from privtrain.errors import InputError, NotFoundError
 
 KEY = (1, b"bad-input-key-0123456789abcdefghi")
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest.fixture(scope="module")
-def engine(policy):
-    return get_engine(phone_regions=policy.detection.phone_regions)
 
 
 def simple_plan(*names: str, **kinds: tuple[str, str | None]) -> Plan:

@@ -47,3 +47,32 @@ def test_bad_gold_file_is_one_line_error(tmp_path):
     (tmp_path / "nojson.jsonl").write_text("{not json\n")
     with pytest.raises(SystemExit, match="line 1: not a gold record"):
         deid_eval.load_gold(tmp_path / "nojson.jsonl")
+
+
+def test_safe_harbor_scope_leaves_out_ages_under_90_only(tmp_path):
+    text = "A 45-year-old and a ninety-two-year-old; aged 103; Ana Lima."
+    gold = _write(
+        tmp_path / "ages.jsonl",
+        [{"text": text, "spans": [[2, 4, "AGE"], [20, 30, "AGE"], [46, 49, "AGE"],
+                                  [51, 59, "PERSON"]]}],
+    )  # fmt: skip
+    records, keeps = deid_eval.load_gold(gold)
+    assert [deid_eval.span_age(text[s:e]) for s, e, _ in records[0].spans[:3]] == [45, 92, 103]
+    # a system that keeps the age under 90 (as Safe Harbor allows) and removes the rest
+    preds = [[(20, 30, "AGE"), (46, 49, "AGE"), (51, 59, "PERSON")]]
+    s = deid_eval.gold_score(records, keeps, preds)
+    assert s["removed"] == pytest.approx(3 / 4)  # the all-label figure is unchanged
+    assert s["sh_n"] == 3 and s["sh_removed"] == 1.0
+
+
+def test_broad_tuning_set_spans_are_consistent():
+    import _deid_goldgen as gg
+
+    cases = gg.broad_cases(n=300, seed=5)
+    labels = set()
+    for rec, keep in cases:
+        for s, e, lab in rec.spans + keep:
+            assert 0 <= s < e <= len(rec.text) and rec.text[s:e].strip() == rec.text[s:e]
+            labels.add(lab)
+    assert {"ZIP", "MRN", "VEHICLE_ID", "NATIONAL_ID", "CERTIFICATE_NUMBER", "AGE", "MEDICAL",
+            "ADDRESS", "LOCATION", "PERSON", "DATE", "DEVICE_ID"} <= labels  # fmt: skip

@@ -20,7 +20,6 @@ import pytest
 from privtrain.deid import (
     deidentify_table,
     deidentify_text,
-    get_engine,
     load_policy,
     plan_table,
     pseudonym,
@@ -28,16 +27,6 @@ from privtrain.deid import (
 from privtrain.deid._hipaa import SAFE_HARBOR_CLASSES, value_entity, vin_ok
 
 KEY = (1, b"safe-harbor-test-key-0123456789ab")
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest.fixture(scope="module")
-def engine(policy):
-    return get_engine(phone_regions=policy.detection.phone_regions)
 
 
 def scrub(engine, policy, text: str) -> str:

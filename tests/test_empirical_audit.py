@@ -211,7 +211,7 @@ def test_audit_is_charged_to_the_ledger_and_reported(ws, tmp_path: Path) -> None
     assert st.committed_runs == 1 and st.reserved_runs == 0
     assert st.epsilon_spent == pytest.approx(res["epsilon_claimed"], rel=1e-3)
     (run,) = led.history("adult")
-    assert run["kind"] == "train" and run["status"] == "committed"
+    assert run["kind"] == "audit" and run["status"] == "committed"  # charged as what it is
     assert run["meta"]["purpose"] == "empirical-audit"
     html = Path(res["report"]).read_text()
     assert "ε_lower" in html and "data:image/png;base64," in html and "PRIVACY BUG" not in html
@@ -279,3 +279,67 @@ def test_cli_audit_empirical_json(ws, tmp_path: Path) -> None:  # noqa: ANN001
     )
     assert p.returncode in (4, 10), p.stderr
     assert "Traceback" not in p.stderr and "missing.yaml" in p.stderr
+
+
+# ---- catalog migration 0006: runs of kind "audit" ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_migration_0006_admits_audit_runs(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+    from privtrain.catalog import Catalog, Run
+
+    url = (
+        f"sqlite:///{tmp_path / 'c.db'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("pg_database_url"))
+    )
+
+    def run(kind: str, status: str = "committed") -> Run:
+        return Run(
+            kind=kind,
+            status=status,
+            history_json=[[1.0, 0.01, 10]],
+            delta=1e-5,
+            epsilon_planned=0.5,
+            owner_pid=1,
+            owner_host="h",
+            meta_json={"k": kind},
+            row_mac="ab" * 32,
+        )
+
+    cat = Catalog(url)
+    cat.upgrade("0005")
+    with cat.session() as s:
+        old = run("train")
+        s.add(old)
+        s.flush()
+        old_id = old.id
+    with pytest.raises(SAIntegrityError), cat.session() as s:  # 0005 refuses the new kind
+        s.add(run("audit"))
+    cat.close()
+
+    cat = Catalog(url)
+    cat.upgrade()
+    assert cat.current_revision() == "0006"
+    with cat.session() as s:  # the old row is untouched (its MAC'd columns included)
+        (kept,) = s.scalars(select(Run)).all()
+        assert (kept.id, kept.kind, kept.row_mac, kept.meta_json) == (
+            old_id,
+            "train",
+            "ab" * 32,
+            {"k": "train"},
+        )
+        s.add(run("audit"))
+    for bad in (run("bogus"), run("audit", status="bogus")):  # the other checks still hold
+        with pytest.raises(SAIntegrityError), cat.session() as s:
+            s.add(bad)
+    with cat.session() as s:
+        assert sorted(r.kind for r in s.scalars(select(Run))) == ["audit", "train"]
+    cat.close()

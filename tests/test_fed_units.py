@@ -34,7 +34,10 @@ def test_he_sum_matches_plaintext_fedavg(ctx) -> None:  # noqa: ANN001
     ups = _updates()
     weights = [1.0, 2.0, 0.5]
     pub = he.load_public(he.public_bytes(ctx))
-    enc = [he.encrypt(pub, he.pack(u, w)) for u, w in zip(ups, weights, strict=True)]
+    # sites encrypt with the (symmetric) secret key; the server's context holds no key at all
+    enc = [he.encrypt(ctx, he.pack(u, w)) for u, w in zip(ups, weights, strict=True)]
+    with pytest.raises(ValueError):
+        he.encrypt(pub, he.pack(ups[0], 1.0))
     total = he.add(pub, enc)
     length = sum(v.size for v in ups[0].values()) + 1
     got = he.unpack(he.decrypt(ctx, total, length), ups[0])
@@ -213,3 +216,55 @@ def test_cli_fed_local_bad_input_one_line(tmp_path: Path) -> None:
     assert p.returncode == 3, p.stderr
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--aggregation" in lines[0] and "Traceback" not in p.stderr
+
+
+# ---- warm ClientApp launcher ------------------------------------------------------------------
+
+
+def test_warm_launcher_forks_runs_and_falls_back(tmp_path: Path) -> None:
+    """The launcher forks a child per request that runs Flower's flwr-clientapp with the
+    client's arguments (here `--help`: exit 0, output in the launcher's log); the exit status
+    comes back; with no launcher listening the client runs the real flwr-clientapp."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from federated import warm
+
+    sock = tmp_path / "s" / "w.sock"
+    fallback = tmp_path / "fallback.sh"
+    fallback.write_text(f'#!/bin/sh\necho cold "$@" > {tmp_path / "cold.txt"}\nexit 3\n')
+    fallback.chmod(0o755)
+    client = warm.install(sock, tmp_path / "bin", real=str(fallback))
+    # no launcher: the real program runs, its exit status is the client's
+    p = subprocess.run([str(client), "--token", "x"], timeout=60)
+    assert p.returncode == 3 and (tmp_path / "cold.txt").read_text().split() == [
+        "cold",
+        "--token",
+        "x",
+    ]
+    log = open(tmp_path / "warm.log", "wb")  # noqa: SIM115
+    code = (
+        "from pathlib import Path; from federated.warm import serve; "
+        f"serve(Path({str(sock)!r}), preload=('flwr.supernode.cli.flwr_clientapp',))"
+    )
+    srv = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists() and time.monotonic() < deadline:
+            assert srv.poll() is None
+            time.sleep(0.05)
+        assert oct(sock.stat().st_mode & 0o777) == "0o600"
+        assert oct(sock.parent.stat().st_mode & 0o777) == "0o700"
+        p = subprocess.run([str(client), "--help"], timeout=60)
+        assert p.returncode == 0
+        p = subprocess.run([str(client), "--no-such-flag"], timeout=60)
+        assert p.returncode == 2  # argparse's status, from the forked child
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(timeout=30)
+        log.close()
+    text = (tmp_path / "warm.log").read_text()
+    assert "--runtime-api-address" in text and "flwr-clientapp: error" in text
+    assert not sock.exists()

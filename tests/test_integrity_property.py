@@ -41,7 +41,7 @@ def _datasets(ws: Workspace) -> dict[str, Any]:
 def _models(ws: Workspace) -> dict[str, Any]:
     return {
         "models": [m.to_dict() for m in models.list_models(ws)],
-        "m1": models._info(models.get(ws, "m1")).to_dict(),  # noqa: SLF001
+        "m1": models.show(ws, "m1").to_dict(),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,18 +17,13 @@ from privtrain.ledger import Ledger, compose
 from privtrain.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
-ADULT = REPO.parent / "shared" / "data" / "adult" / "adult.data.csv"
 FEATURES = REPO / "examples" / "adult_features.yaml"
 PASS = "privacy tests passphrase"
 
 
 @pytest.fixture(scope="module")
-def adult_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not ADULT.exists():
-        pytest.skip(f"UCI Adult data not found at {ADULT}")
-    out = tmp_path_factory.mktemp("data") / "adult_1500.csv"
-    out.write_text("\n".join(ADULT.read_text().splitlines()[:1501]) + "\n")
-    return out
+def adult_csv(adult_head: Callable[[int], Path]) -> Path:
+    return adult_head(1500)
 
 
 @pytest.fixture()
@@ -133,11 +129,9 @@ def test_non_private_run_spends_infinity(
 
 
 def test_delta_not_small_against_n_is_refused(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, adult_head: Callable[[int], Path]
 ) -> None:
-    small = tmp_path / "small.csv"
-    small.write_text("\n".join(ADULT.read_text().splitlines()[:101]) + "\n")
-    datasets.import_file(ws, small, "tiny")
+    datasets.import_file(ws, adult_head(100), "tiny")
     Ledger(ws.catalog).set_budget("tiny", 5.0, 0.1)
     with pytest.raises(ConfigError, match=r"δ=0\.1.*1/\(10·N\), e\.g\. δ=1e-03"):
         training.train(ws, _opts(dataset="tiny"))

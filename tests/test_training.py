@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,19 +20,13 @@ from privtrain.ledger import Ledger
 from privtrain.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
-ADULT = REPO.parent / "shared" / "data" / "adult" / "adult.data.csv"
 FEATURES = REPO / "examples" / "adult_features.yaml"
 PASS = "training tests passphrase"
 
 
 @pytest.fixture(scope="module")
-def adult_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not ADULT.exists():
-        pytest.skip(f"UCI Adult data not found at {ADULT}")
-    out = tmp_path_factory.mktemp("data") / "adult_small.csv"
-    lines = ADULT.read_text().splitlines()
-    out.write_text("\n".join(lines[:3001]) + "\n")
-    return out
+def adult_small(adult_head: Callable[[int], Path]) -> Path:
+    return adult_head(3000)
 
 
 @pytest.fixture()
@@ -200,7 +195,9 @@ def _start_long_run(ws: Workspace, tmp_path: Path, env: dict[str, str]) -> subpr
     )
 
 
-def _kill_after_checkpoint(ws: Workspace, p: subprocess.Popen) -> str:
+def _kill_after_checkpoint(
+    ws: Workspace, p: subprocess.Popen, sig: signal.Signals = signal.SIGKILL
+) -> str:
     led = Ledger(ws.catalog)
     try:
         deadline = time.monotonic() + 600  # CLI start-up and calibration on a loaded host
@@ -211,11 +208,35 @@ def _kill_after_checkpoint(ws: Workspace, p: subprocess.Popen) -> str:
             if reserved and training.has_checkpoint(ws, reserved[0]["run_id"]):
                 break
             time.sleep(0.05)
-        os.kill(p.pid, signal.SIGKILL)
+        os.kill(p.pid, sig)
+        if sig != signal.SIGKILL:
+            p.wait(timeout=120)
     finally:
         p.kill()
         p.wait()
     return reserved[0]["run_id"]
+
+
+def test_sigterm_settles_the_run_like_ctrl_c(ws: Workspace, tmp_path: Path) -> None:
+    """SIGTERM (a scheduler stopping a task) is handled as Ctrl-C: exit 143, the run charged
+    what it executed, its checkpoint removed, nothing left reserved."""
+    led = Ledger(ws.catalog)
+    led.set_budget("adult", 5.0, 1e-5)
+    env = dict(
+        os.environ,
+        PRIVTRAIN_HOME=str(ws.settings.home),
+        PRIVTRAIN_PASSPHRASE=PASS,
+        PRIVTRAIN_KDF_PROFILE="fast",
+    )
+    p = _start_long_run(ws, tmp_path, env)
+    run_id = _kill_after_checkpoint(ws, p, signal.SIGTERM)
+    assert p.returncode == 143, p.stderr.read()
+    assert "terminated" in p.stderr.read()
+    st = led.status("adult")
+    assert st.reserved_runs == 0 and st.committed_runs == 1
+    (r,) = led.history("adult")
+    assert r["run_id"] == run_id and r["failed"] and r["history"][0][2] >= 50
+    assert not training.checkpoint_dir(ws, run_id).exists()
 
 
 @pytest.mark.slow  # two CLI training runs in subprocesses, killed and resumed

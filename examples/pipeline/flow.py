@@ -25,8 +25,9 @@ from typing import Any
 
 from prefect import flow, task
 
-#: exit codes worth retrying (README "Exit codes"); negative: killed by a signal
-RETRY_EXIT_CODES = frozenset({1, 9, 130})
+#: exit codes worth retrying (README "Exit codes"): unexpected (1), busy (9), interrupted (130),
+#: terminated by SIGTERM (143); negative: killed by a signal it could not handle
+RETRY_EXIT_CODES = frozenset({1, 9, 130, 143})
 
 
 class PrivtrainFailed(Exception):

@@ -35,29 +35,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from privtrain import modelcard
 from privtrain._io import fsync_dir
 from privtrain.errors import (
+    ALL_ERRORS,
     AccessDenied,
     BusyError,
     ConfigError,
-    ConflictError,
     InputError,
     IntegrityError,
-    KeyAccessError,
     NotFoundError,
     PrivtrainError,
 )
 
 _CHUNK = 1 << 20
+# The service answers with the ``kind`` of the library error; map it back to the same class.
 _CODES: dict[str, type[PrivtrainError]] = {
+    **{cls.kind: cls for cls in ALL_ERRORS if cls is not PrivtrainError},
     "unauthenticated": AccessDenied,
-    "access-denied": AccessDenied,
-    "not-found": NotFoundError,
-    "input": InputError,
     "invalid-request": InputError,
-    "conflict": ConflictError,
-    "key": KeyAccessError,
-    "busy": BusyError,
-    "integrity": IntegrityError,
-    "config": ConfigError,
 }
 
 

@@ -49,7 +49,6 @@ from privtrain.access._identities import (
     authenticate,
     scope_allows,
 )
-from privtrain.access._stream import stream_plaintext
 from privtrain.errors import (
     AccessDenied,
     BusyError,
@@ -281,7 +280,7 @@ def create_app(ws: Workspace) -> FastAPI:
         action = f"dataset.{purpose}"
         res = authz(who, action, f"dataset:{ref}")
         row = datasets.get(ws, res.removeprefix("dataset:"))
-        chunks = stream_plaintext(ws, row, action=action)
+        chunks = datasets.stream_plaintext(ws, row, action=action)
         first = next(chunks, memoryview(b""))  # header/key errors: a JSON error, not a cut stream
         principal, token_id = who[0].name, who[1].id
 
@@ -338,7 +337,7 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.get("/v1/models/{ref}", tags=["models"], responses=_ERRORS)
     def show_model(ref: RefParam, who: Caller) -> dict[str, Any]:
         res = authz(who, "model.show", f"model:{ref}")
-        return models._info(models.get(ws, res.removeprefix("model:"))).to_dict()  # noqa: SLF001
+        return models.show(ws, res.removeprefix("model:")).to_dict()
 
     @app.get("/v1/models/{ref}/card", tags=["models"], responses=_ERRORS)
     def model_card(ref: RefParam, who: Caller) -> dict[str, Any]:
@@ -358,15 +357,13 @@ def create_app(ws: Workspace) -> FastAPI:
     def model_content(ref: RefParam, who: Caller) -> Response:
         res = authz(who, "model.export", f"model:{ref}")
         mref = res.removeprefix("model:")
-        row = models.get(ws, mref)
-        models.verify(ws, mref)  # signature, subject and digest against the decrypted bytes
-        data = models._model_bytes(ws, row)  # noqa: SLF001
+        info, data = models.read_verified(ws, mref)  # signature, digest against the bytes
         ws.audit.append(
             actor=who[0].name,
             action="model.export",
             resource=res,
             decision="allow",
-            details={"via": "http", "model_id": row.id, "token_id": who[1].id},
+            details={"via": "http", "model_id": info.id, "token_id": who[1].id},
         )
         return Response(
             data,

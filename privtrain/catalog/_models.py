@@ -160,7 +160,8 @@ class Run(Base):
 
     __tablename__ = "runs"
     __table_args__ = (
-        CheckConstraint("kind IN ('train', 'federated', 'deid-stats')", name="kind"),
+        # Migration 0006: 'audit', the training run of an empirical privacy audit.
+        CheckConstraint("kind IN ('train', 'federated', 'deid-stats', 'audit')", name="kind"),
         CheckConstraint("status IN ('reserved', 'committed', 'released')", name="status"),
         CheckConstraint("accountant IN ('prv', 'rdp')", name="accountant"),
         CheckConstraint("neighbouring IN ('add_remove', 'replace_one')", name="neighbouring"),

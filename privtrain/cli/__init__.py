@@ -7,6 +7,7 @@ exit code (README, "Exit codes").
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -73,14 +74,40 @@ def _register() -> None:
 _register()
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks run: temp files are
+    removed, reservations settled and child processes (``fed local``) stopped, as on Ctrl-C."""
+
+
+_signalled: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _signalled.append(signum)
+    raise _Terminated()
+
+
+def _interrupted() -> None:
+    if _signalled:
+        console_err.print("terminated")
+        sys.exit(143)
+    console_err.print("interrupted")
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+    """Console entry point. Exit codes: README "Exit codes"."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        app(args=argv, standalone_mode=False)
+        # Not standalone: typer then *returns* the code of ``typer.Exit`` and of an interrupt
+        # (130) instead of exiting; commands themselves return None.
+        rv = app(args=argv, standalone_mode=False)
     except PrivtrainError as e:
         console_err.print(f"[bold red]error:[/] {e.message}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
+        if _signalled:
+            _interrupted()
         console_err.print("aborted")
         sys.exit(130)
     except click.exceptions.Exit as e:
@@ -89,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         e.show()
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        console_err.print("interrupted")
-        sys.exit(130)
+        _interrupted()
+    if isinstance(rv, int) and not isinstance(rv, bool):
+        if rv == 130:
+            _interrupted()
+        sys.exit(rv)
     sys.exit(0)

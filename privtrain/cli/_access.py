@@ -91,18 +91,22 @@ def users_ls(ctx: typer.Context, json_out: bool = JSON) -> None:
     )
 
 
+def _set_status(ctx: typer.Context, name: str, status: str, json_out: bool, said: str) -> None:
+    from privtrain import access
+
+    info = access.set_status(state(ctx).workspace(), name, status)
+    if json_out:
+        emit_json(info.to_dict())
+    else:
+        console.print(said.format(name=f"[bold]{info.name}[/]"))
+
+
 @users.command("disable")
 def users_disable(
     ctx: typer.Context, name: str = typer.Argument(...), json_out: bool = JSON
 ) -> None:
     """Disable a principal and revoke all its tokens."""
-    from privtrain import access
-
-    info = access.set_status(state(ctx).workspace(), name, "disabled")
-    if json_out:
-        emit_json(info.to_dict())
-    else:
-        console.print(f"disabled [bold]{info.name}[/]; its tokens are revoked")
+    _set_status(ctx, name, "disabled", json_out, "disabled {name}; its tokens are revoked")
 
 
 @users.command("enable")
@@ -110,13 +114,7 @@ def users_enable(
     ctx: typer.Context, name: str = typer.Argument(...), json_out: bool = JSON
 ) -> None:
     """Re-enable a disabled principal (its old tokens stay revoked)."""
-    from privtrain import access
-
-    info = access.set_status(state(ctx).workspace(), name, "active")
-    if json_out:
-        emit_json(info.to_dict())
-    else:
-        console.print(f"enabled [bold]{info.name}[/]")
+    _set_status(ctx, name, "active", json_out, "enabled {name}")
 
 
 # ----------------------------------------------------------------------------- tokens

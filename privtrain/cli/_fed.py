@@ -144,6 +144,12 @@ def local(
     ),
     reply_timeout: float = typer.Option(120.0, "--reply-timeout", help="seconds per round"),
     name: str = typer.Option("federated", "--name", help="name of the final model"),
+    tls: bool = typer.Option(
+        False,
+        "--tls",
+        help="TLS and SuperNode authentication with certificates from "
+        "examples/federated/make_certs.sh, as across real machines",
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Run a federated job on the Deployment Engine on this machine: one SuperLink and one
@@ -179,6 +185,7 @@ def local(
         site_policy=site_policy,
         reply_timeout=reply_timeout,
         model_name=name,
+        tls=tls,
     )
 
     def on_event(ev: dict[str, Any]) -> None:

@@ -92,19 +92,35 @@ def run(
 ) -> None:
     """Run a declarative pipeline (ingest, train, federated, audit, publish), resuming after
     the last completed stage and skipping stages whose inputs are unchanged."""
-    from privtrain.pipeline import Pipeline
+    from privtrain.pipeline import Pipeline, StageResult
 
     st = state(ctx)
     pipe = Pipeline.from_yaml(pipeline)
+
+    def stage_line(s: StageResult) -> None:  # one line per stage, as each one ends
+        if s.status == "not-run":
+            line = f"{s.name:10s} {s.status:9s}"
+        else:
+            line = f"{s.name:10s} {s.status:9s} {s.summary} [{s.seconds:.0f} s]"
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
     res = pipe.run(
-        settings=st.settings(), passphrase=st.passphrase, force=force, raise_on_error=False
+        settings=st.settings(),
+        passphrase=st.passphrase,
+        force=force,
+        raise_on_error=False,
+        on_stage=None if json_out else stage_line,
     )
     if json_out:
         emit_json(res.to_dict())
     else:
-        for s in res.stages:
-            line = f"{s.name:10s} {s.status:9s} {s.summary}"
-            console.print(line, highlight=False, soft_wrap=True)
-        console.print(f"pipeline {res.name}: {res.status}; state {res.state_path}", soft_wrap=True)
+        from privtrain.ledger import format_epsilon
+
+        spent = ", ".join(f"{k} {format_epsilon(v)}" for k, v in res.epsilon_spent.items())
+        console.print(
+            f"pipeline {res.name}: {res.status}; ε spent: {spent or '-'}; state {res.state_path}",
+            soft_wrap=True,
+            markup=False,
+        )
     if res.error is not None:
         raise res.error

@@ -297,9 +297,8 @@ def models_show(ctx: typer.Context, ref: str = typer.Argument(...), json_out: bo
     from privtrain import models
 
     ws = state(ctx).workspace()
-    info = models.get(ws, ref)
     stmt = models.verify(ws, ref)
-    out = {"model": models._info(info).to_dict(), "card": stmt}
+    out = {"model": models.show(ws, ref).to_dict(), "card": stmt}
     if json_out:
         emit_json(out)
         return

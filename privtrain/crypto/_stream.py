@@ -20,7 +20,7 @@ import queue
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -786,6 +786,17 @@ class BlobCipher:
 
         self._decrypt_into(Path(src), key, expected_context, sink_for)
         return bytes(holder[0].out)
+
+    def decrypt_iter(
+        self, src: Path, key: WrappedKey, expected_context: Context | None = None
+    ) -> Iterator[memoryview]:
+        """Verified plaintext of blob ``src`` as an iterator of chunks, decrypted in a worker
+        thread with bounded memory. Errors before the first chunk raise on the first ``next``;
+        a later tampered or truncated segment raises from the iterator, after the chunks before
+        it (a consumer that must not act on partial data checks the total length)."""
+        from privtrain.crypto._iter import decrypt_iter
+
+        return decrypt_iter(self, Path(src), key, expected_context, Path(src).name[:12])
 
     # ---------------------------------------------------------------- header-only verbs
 

@@ -108,15 +108,46 @@ def clinical_value(text: str, start: int, end: int) -> bool:
     return bool(_UNIT_AFTER.match(text[end : end + 16]))
 
 
+# hand-written: the nouns an eponym names ("Kernig's sign", "Meniere's disease", "Glasgow Coma
+# Scale", "Osgood-Schlatter disease"); a guessed name right before one of them is the eponym
+_EPONYM_HEAD = (
+    r"(?:sign|signs|disease|diseases|syndrome|phenomenon|palsy|sarcoma|tumou?r|lymphoma|"
+    r"reflex|contracture|cyst|ulcer|fracture|thyroiditis|encephalopathy|o?esophagus|scale|"
+    r"criteria|triad|man(?:eu|oeu)vre|maneuver|virus|an(?:a)?emia|ataxia|dystrophy|chorea|"
+    r"hernia|aneurysm|neuralgia|disorder|classification|score|node|nodes|test|procedure|"
+    r"operation|deformity|murmur|fever|tremor|neuropathy|dementia|arteritis|myopathy|"
+    r"leukemia|leukaemia|carcinoma|melanoma|nodule|nodules|gangrene|pouch|block)"
+)
+_EPONYM_AFTER = re.compile(
+    rf"^(?:['’]s?|s['’])?(?:[ \t\-]+[A-Z][\w\-]*(?:['’]s?)?){{0,2}}?[ \t\-]+(?i:{_EPONYM_HEAD})\b"
+)
+_EPONYM_END = re.compile(rf"[ \t\-](?i:{_EPONYM_HEAD})$")
+
+
+def eponym(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` names a sign, disease, syndrome or scale: it ends with
+    such a noun or one follows it (after a possessive or other capitalised words)."""
+    span = text[start:end].rstrip()
+    if _EPONYM_END.search(span):
+        return True
+    return bool(_EPONYM_AFTER.match(text[end : end + 60]))
+
+
 def keep_clinical(entity: str, recognizer: str, text: str, start: int, end: int) -> bool:
     """False when a detected span should go: a guessed name/place that is a medical term, a
     guessed single-word name that is a stop word ("Will", "May"), or a date guess that is a
     clinical value."""
-    if entity == "DATE_TIME" and recognizer in ("SpacyRecognizer", "DateRecognizer"):
+    if entity == "DATE_TIME" and recognizer in (
+        "SpacyRecognizer",
+        "DateRecognizer",
+        "MonthDateRecognizer",
+    ):
         return not clinical_value(text, start, end)
     if entity in ("PERSON", "LOCATION", "NRP") and recognizer in GUESSERS:
         span = text[start:end]
         if " " not in span.strip() and span.strip().lower() in STOP_WORDS:
+            return False
+        if eponym(text, start, end):
             return False
         return not is_medical_phrase(text, start, end)
     return True

@@ -55,6 +55,7 @@ from privtrain.deid._hipaa import (
     ContextIdRecognizer,
     OldAgeRecognizer,
     PartialDateRecognizer,
+    PlaceRecognizer,
     ScriptNameRecognizer,
     StructuredIdRecognizer,
     ZipRecognizer,
@@ -62,6 +63,7 @@ from privtrain.deid._hipaa import (
 )
 from privtrain.deid._policy import DEFAULT_PHONE_REGIONS
 from privtrain.deid._recognizers import (
+    _FOREIGN_MONTHS,
     CardNumberRecognizer,
     ContextNameRecognizer,
     IntlPhoneRecognizer,
@@ -71,6 +73,7 @@ from privtrain.deid._recognizers import (
     OfflineEmailRecognizer,
     SsnRecognizer,
     StreetAddressRecognizer,
+    lower_name_after_cue,
     normalize_caps,
 )
 from privtrain.errors import ConfigError, InputError
@@ -229,11 +232,13 @@ _MONTH_WORD = (
 )
 _SPECIFIC_DATE = re.compile(
     rf"\d{{1,4}}[/.\-]\d{{1,2}}(?:[/.\-]\d{{2,4}})?|\b{_MONTH_WORD}[\s,\-]*\d|\d\s*(?:st|nd|rd|th)?"
-    rf"(?:\s+of)?[\s\-]+{_MONTH_WORD}|\b\d{{8}}\b",
+    rf"(?:\s+of)?[\s\-]+{_MONTH_WORD}|\b\d{{8}}\b|\d{{1,2}}{_MONTH_WORD}\d{{2,4}}|\d{{2,4}}年\d"
+    rf"|\d\.?\s+(?:de\s+)?{_FOREIGN_MONTHS}|{_FOREIGN_MONTHS}\s+(?:de\s+)?\d",
     re.IGNORECASE,
 )
 _NOT_PERSON = frozenset(
-    "patient pt he she they him her his hers doctor nurse mr mrs ms dr the a an".split()
+    "patient pt he she they him her his hers doctor nurse mr mrs ms dr the a an md rn np do "
+    "pharmd mbbs frcp phd dds dmd lpn pa-c msw lcsw facp".split()
 )
 
 
@@ -242,7 +247,7 @@ _TRAILING_LABEL = re.compile(
 )
 
 
-def _keep_ner_span(entity: str, s: str) -> bool:
+def _keep_ner_span(entity: str, s: str, text: str = "", start: int = 0) -> bool:
     if entity == "DATE_TIME":
         # durations ("3 days"), ages ("45-year-old"), bare years and weekdays are not dates
         # that identify anyone; a day+month, a month+year or a numeric date is.
@@ -253,11 +258,14 @@ def _keep_ner_span(entity: str, s: str) -> bool:
         if not any(c.isupper() for c in s):
             # scripts without case (CJK, Arabic, Hebrew) and lower-case "john smith" stay
             uncased = any(c.isalpha() and not c.islower() for c in s)
-            if not uncased and not (entity == "PERSON" and lowercase_name(s)):
+            if not uncased and not (
+                entity == "PERSON"
+                and (lowercase_name(s) or lower_name_after_cue(text, start, start + len(s)))
+            ):
                 return False
         if s.isupper() and len(s) <= 5 and " " not in s:
             return False  # acronyms: SSN, DOB, NINO, ER
-        return s.strip().lower() not in _NOT_PERSON
+        return s.strip().strip(".").lower() not in _NOT_PERSON
     return True
 
 
@@ -497,6 +505,7 @@ class DeidEngine:
             registry.add_recognizer(ZipRecognizer())
             registry.add_recognizer(PartialDateRecognizer())
             registry.add_recognizer(OldAgeRecognizer())
+            registry.add_recognizer(PlaceRecognizer())
         if "scripts" in self.extras:
             registry.add_recognizer(ScriptNameRecognizer())
         if "names" in self.extras:
@@ -598,7 +607,9 @@ class DeidEngine:
                             end = m.start()
                     while start < end and text[start] in " \t\n,:;.(":
                         start += 1
-                    if end <= start or not _keep_ner_span(r.entity_type, text[start:end]):
+                    if end <= start or not _keep_ner_span(
+                        r.entity_type, text[start:end], text, start
+                    ):
                         continue
                 if "medical" in self.extras and not keep_clinical(
                     r.entity_type, rec, text, start, end

@@ -32,7 +32,15 @@ import phonenumbers
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from privtrain.deid._recognizers import _card_prefix_ok, _LocalRecognizer, _luhn_ok, _result
+from privtrain.deid._recognizers import (
+    _LO,
+    _STATE_NAMES,
+    _UP,
+    _card_prefix_ok,
+    _LocalRecognizer,
+    _luhn_ok,
+    _result,
+)
 from privtrain.deid._vocab import given_names, medical_terms, surnames
 
 # ------------------------------------------------------------------ the 18 Safe Harbor classes
@@ -107,39 +115,60 @@ def safe_harbor_class(entity: str | None) -> SafeHarborClass | None:
 
 # ------------------------------------------------------------------------- keyword + code
 
+# a code: letters/digits with a digit in its first token (or a short prefix, "MA 123456"),
+# then up to five more space- or dash-separated groups that hold digits ("943 476 5919",
+# "1 85 05 78 006 084 36", "CSN 258 546 3880"), or one short letter group for plates and
+# ids ("2658 MAW", "NV 17 88 01 C")
+_GROUP = r"(?:\d{1,8}|[A-Z]{0,3}\d[A-Z0-9]{0,7})(?![\w-])"
 _CODE = (
-    r"(?P<code>(?=[^\s]*\d|[^\s]{1,4}[ \t][A-Z0-9]*\d)[^\W_](?:[\w\-./]{0,30}[^\W_])?"
-    r"(?:[ \t][A-Z0-9]{1,8}(?![\w-]))?)"
+    r"(?P<code>(?=[^\s]*\d|[A-Z0-9\-]{1,4}(?:[ \t][A-Z]{1,3})?[ \t][A-Z0-9]*\d)"
+    r"[^\W_](?:[\w\-./]{0,30}[^\W_])?"
+    rf"(?:[ \t](?:{_GROUP}|[A-Z]{{1,3}}(?![\w-]))){{0,6}})"
 )
-_GLUE = r"[ \t]*(?:(?:number|num|no\.?|nr\.?|#|id|code|is|was|:|-|=|of)[ \t]*){0,3}"
+_GLUE = r"[ \t]*(?:(?:number|num|no\.?|nr\.?|n[°º]\.?|#|id|code|is|was|:|-|=|of)[ \t]*){0,3}"
 _KEYWORDS: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": (
         r"mrn|medical[ \t]+record(?:[ \t]+number)?|med[ \t]*rec|chart(?:[ \t]+number)?|"
-        r"hospital[ \t]+(?:number|id)|patient[ \t]+(?:id|number)|pt[ \t]+id|record[ \t]+number|"
-        r"accession|encounter[ \t]+(?:id|number)|admission[ \t]+(?:id|number)|case[ \t]+number|"
-        r"nhs[ \t]+number|ehr[ \t]+id"
+        r"hospital[ \t]+(?:number|id|no)|hosp\.?[ \t]+(?:no|number|id)|patient[ \t]+(?:id|number|"
+        r"no)|pt[ \t]+(?:id|no|#)|record[ \t]+(?:number|no)|accession|encounter[ \t]+(?:id|number)|"
+        r"encounter|admission[ \t]+(?:id|number)|case[ \t]+number|nhs[ \t]+(?:number|no)|"
+        r"ehr[ \t]+id|emr|ehr|(?-i:MR)(?=[ \t]*(?:#|no\b|No\b|number\b))|(?-i:PID|CHI|URN|UR|FIN|"
+        r"CSN|HAR)|unit[ \t]+(?:number|no)|visit[ \t]+(?:number|no|id)|"
+        r"hospital[ \t]+registration|clinic[ \t]+number|register[ \t]+number"
     ),
     "HEALTH_PLAN_ID": (
-        r"member[ \t]+(?:id|number)|subscriber[ \t]+(?:id|number)|beneficiary(?:[ \t]+(?:id|"
-        r"number))?|mbi|hicn|medicare(?:[ \t]+(?:id|number|card))?|medicaid(?:[ \t]+(?:id|"
-        r"number))?|health[ \t]+plan(?:[ \t]+(?:id|number))?|insurance(?:[ \t]+(?:id|number|"
-        r"card))?|insurer[ \t]+id|policy(?:[ \t]+(?:id|number))?|plan[ \t]+id|group[ \t]+number"
+        r"member(?:[ \t]+(?:id|number|no))?|subscriber(?:[ \t]+(?:id|number|no))?|"
+        r"beneficiary(?:[ \t]+(?:id|number|no))?|mbi|hicn|medicare(?:[ \t]+(?:id|number|card))?|"
+        r"medicaid(?:[ \t]+(?:id|number))?|health[ \t]+plan(?:[ \t]+(?:id|number))?|"
+        r"health[ \t]+(?:card|insurance)(?:[ \t]+(?:id|number|no))?|"
+        r"insurance(?:[ \t]+(?:id|number|card|no))?|insurer[ \t]+id|"
+        r"policy(?:[ \t]+(?:id|number|no))?|plan[ \t]+id|group(?:[ \t]+(?:number|no|id))?|"
+        r"ehic|carte[ \t]+vitale|versichertennummer|versicherungsnummer|krankenversicherung|"
+        r"tarjeta[ \t]+sanitaria|tessera[ \t]+sanitaria|bcbs|aetna|cigna|humana|kaiser|"
+        r"united[ \t]?healthcare|anthem|tricare"
     ),
     "ACCOUNT_NUMBER": (
-        r"account(?:[ \t]+(?:id|number))?|acct|a/c|billing[ \t]+(?:id|number)|invoice|"
-        r"routing[ \t]+number|claim(?:[ \t]+(?:id|number))?"
+        r"account(?:[ \t]+(?:id|number|no))?|acct|a/c|billing[ \t]+(?:id|number)|invoice|"
+        r"routing[ \t]+number|claim(?:[ \t]+(?:id|number))?|iban|sort[ \t]+code"
     ),
     "LICENSE_NUMBER": (
-        r"licen[cs]e(?:[ \t]+(?:id|number))?|driver'?s[ \t]+licen[cs]e|dl|certificate|cert\.?|"
-        r"certification|dea|npi|registration(?:[ \t]+number)?|permit|passport"
+        r"licen[cs]e(?:[ \t]+(?:id|number|no))?|driver'?’?s[ \t]+licen[cs]e|"
+        r"driving[ \t]+licen[cs]e|"
+        r"dl|lic\.?|certificate(?:[ \t]+of[ \t]+[a-z]+)?|cert\.?|certification|dea|npi|"
+        r"registration(?:[ \t]+number)?|permit|passport|(?-i:GMC|NMC[ \t]+PIN|NMC|PIN)|upin|"
+        r"führerschein|permis(?:[ \t]+de[ \t]+conduire)?|carnet|patente"
     ),
     "VEHICLE_ID": (
-        r"licen[cs]e[ \t]+plate|number[ \t]+plate|plate|registration[ \t]+plate|tag[ \t]+number|"
-        r"vin|vehicle(?:[ \t]+(?:id|identification[ \t]+number))?|chassis"
+        r"licen[cs]e[ \t]+plate|number[ \t]+plate|plate|registration[ \t]+plate|tag|"
+        r"vin|vehicle(?:[ \t]+(?:id|identification[ \t]+number))?|chassis|(?:car[ \t]+)?reg\.?|"
+        r"registration|kennzeichen|matr[ií]cula|targa|immatriculation|plaque|kenteken"
     ),
     "DEVICE_ID": (
-        r"serial(?:[ \t]+(?:id|number))?|s/n|sn|device(?:[ \t]+(?:id|identifier|serial))?|udi|"
-        r"implant(?:[ \t]+(?:id|serial))?|pacemaker(?:[ \t]+serial)?|imei|lot(?:[ \t]+number)?"
+        r"serial(?:[ \t]+(?:id|number|no))?|s/n|sn|device(?:[ \t]+(?:id|identifier|serial))?|"
+        r"udi(?:-di)?|gudid|implant(?:[ \t]+(?:id|serial))?|pacemaker(?:[ \t]+serial)?|imei|"
+        r"meid|mac(?:[ \t]+address)?|lot(?:[ \t]+number)?|transmitter(?:[ \t]+(?:id|serial))?|"
+        r"sensor(?:[ \t]+(?:id|serial))?|pump(?:[ \t]+(?:id|serial))?|model[ \t]+(?:no|number)|"
+        r"catalog(?:ue)?[ \t]+(?:no|number)|ref|asset[ \t]+tag"
     ),
     "BIOMETRIC_ID": (
         r"fingerprint(?:[ \t]+(?:id|template|hash))?|biometric(?:[ \t]+(?:id|template|hash))?|"
@@ -149,12 +178,21 @@ _KEYWORDS: dict[str, str] = {
     "FAX_NUMBER": r"fax(?:[ \t]+(?:number|no))?",
     "ID": (
         r"employee[ \t]+(?:id|number)|badge(?:[ \t]+number)?|student[ \t]+(?:id|number)|"
-        r"national[ \t]+id|id[ \t]+number|identifier|customer[ \t]+(?:id|number)|"
-        r"reference[ \t]+number|ref\.?[ \t]+no|ticket[ \t]+number"
+        r"national[ \t]+(?:id|identity|identification|insurance|number)(?:[ \t]+(?:card|number))?|"
+        r"id[ \t]+(?:number|card|no)|identity[ \t]+(?:card|document|number)|identifier|"
+        r"customer[ \t]+(?:id|number)|reference[ \t]+number|ref\.?[ \t]+no|ticket[ \t]+number|"
+        r"social[ \t]+(?:insurance|security)(?:[ \t]+(?:number|no))?|ss#|tax[ \t]+(?:id|file[ \t]+"
+        r"number|number|code)|(?-i:SIN|NIR|DNI|NIE|NIF|CF|BSN|CPR|PESEL|PAN|CPF|CURP|RUT|PPSN?|"
+        r"TFN|TIN|HETU|EGN|OIB|AMKA|CNP|JMBG|NIC|NRIC|EMSO|RFC|CUIL|CUIT|DUI)|c\.f\.|"
+        r"codice[ \t]+fiscale|burgerservicenummer|rijksregisternummer|personnummer|"
+        r"personal[ \t]+(?:number|id)|personnummer|henkilötunnus|fødselsnummer|aadhaar|"
+        r"steuer-?id|steueridentifikationsnummer|numéro[ \t]+de[ \t]+sécurité[ \t]+sociale|"
+        r"n°[ \t]+ss|sécurité[ \t]+sociale|documento|cédula|carte[ \t]+d'identité|"
+        r"ausweis(?:nummer)?"
     ),
 }
 _KEYWORD_RES = [
-    (entity, re.compile(rf"(?i)\b(?:{kw})\b\.?{_GLUE}{_CODE}(?![\w-])"))
+    (entity, re.compile(rf"(?i)\b(?:{kw})(?!\w)\.?{_GLUE}{_CODE}(?![\w-])"))
     for entity, kw in _KEYWORDS.items()
 ]
 _PHONEISH = re.compile(r"[+(]?\d[\d \-().]{6,}\d")
@@ -183,10 +221,19 @@ class ContextIdRecognizer(_LocalRecognizer):
                 if sum(c.isalnum() for c in code) < 4 or not any(c.isdigit() for c in code):
                     continue
                 if " " in code and entity not in ("VEHICLE_ID", "ID", "HEALTH_PLAN_ID"):
-                    first = code.split()[0]  # a second token only for plates and plan ids
-                    if not any(c.isdigit() for c in first) or len(first) < 4:
+                    # letter-only groups belong to plates and national ids ("2658 MAW",
+                    # "NV 17 88 01 C"); elsewhere the code ends before the first one
+                    parts = code.split()
+                    keep = [parts[0]]
+                    for part in parts[1:]:
+                        if not any(c.isdigit() for c in part):
+                            break
+                        keep.append(part)
+                    if len(keep) == 1 and (
+                        not any(c.isdigit() for c in parts[0]) or len(parts[0]) < 4
+                    ):
                         continue
-                    e = s + len(first)
+                    e = s + len(" ".join(keep))
                 # a fax keyword reads the whole number, separators included
                 if entity == "FAX_NUMBER":
                     pm = _PHONEISH.match(text, s)
@@ -224,6 +271,8 @@ _MBI = re.compile(
     rf"(?<![A-Za-z0-9])[1-9][{_MBI_A}][{_MBI_A}0-9]\d-?[{_MBI_A}][{_MBI_A}0-9]\d-?"
     rf"[{_MBI_A}]{{2}}\d{{2}}(?![A-Za-z0-9])"
 )
+# a Medicare HICN: an SSN and a beneficiary identification code ("123-45-6789A", "...6789B1")
+_HICN = re.compile(r"(?<![\w-])\d{3}-?\d{2}-?\d{4}[A-Z]\d?(?![\w-])")
 _UDI = re.compile(r"\(01\)\d{14}(?:\((?:10|11|17|21|240)\)[A-Za-z0-9\-]{1,20})*")
 _HIBCC = re.compile(r"(?<![\w+])\+[A-Z]\d{3}[A-Z0-9]{4,18}(?:/[A-Z0-9$]{2,20})?(?!\w)")
 
@@ -251,6 +300,8 @@ class StructuredIdRecognizer(_LocalRecognizer):
                                    self))  # fmt: skip
         for m in _MBI.finditer(text):
             out.append(_result("HEALTH_PLAN_ID", m.start(), m.end(), 0.85, self))
+        for m in _HICN.finditer(text):
+            out.append(_result("HEALTH_PLAN_ID", m.start(), m.end(), 0.7, self))
         for rx in (_UDI, _HIBCC):
             for m in rx.finditer(text):
                 out.append(_result("DEVICE_ID", m.start(), m.end(), 0.85, self))
@@ -263,14 +314,45 @@ _STATES = (
     r"AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|"
     r"NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI"
 )
+_STATES_NOT_WORDS = "|".join(
+    st for st in _STATES.split("|") if st not in ("MD", "PA", "ME", "OR", "IN", "DE", "OK", "HI")
+)
 _ZIP_RE = re.compile(
-    r"(?:(?i:\b(?:zip(?:[ \t]*code)?|zipcode|postal[ \t]+code|post[ \t]*code|postcode))"
-    r"[ \t]*[:#]?[ \t]*|\b(?:" + _STATES + r")\.?[ \t]+)(?P<zip>\d{5}(?:-\d{4})?)(?![\d-])"
+    r"(?:(?i:\b(?:zip(?:[ \t]*code)?(?:[ \t]*\+[ \t]*4)?|zipcode|postal[ \t]+code|post[ \t]*code|"
+    r"postcode))[ \t]*(?:is[ \t]+)?[:#]?[ \t]*|\b(?:"
+    + _STATES
+    + r")\.?[ \t]+|\b(?:"
+    + _STATE_NAMES
+    + r"),?[ \t]+)(?P<zip>\d{5}(?:-\d{4})?)(?![\d-])"
+)
+# postcodes of other countries after their own keyword: "PLZ 10115", "CP 28013", "CEP
+# 01310-100", "code postal 75008", "postnummer 114 55", "PIN 560001", "〒100-0001", "kod
+# pocztowy 00-950", "CAP 00184", "postcode 1012 AB"
+_POSTCODE_SHAPES = (
+    r"\d{5}-\d{3}|\d{4}-\d{3}|\d{3}-\d{4}|\d{2}-\d{3}|\d{3}[ \t]\d{2}"
+    r"|\d{4}[ \t]?[A-Z]{2}(?![A-Za-z])|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"
+    r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|[A-Z]\d[\dW][ \t]?[A-Z0-9]{4}"
+    r"|(?:[A-Z]{1,2}-)?\d{4,6}"
+)
+_POSTCODE_RE = re.compile(
+    r"(?:(?i:\b(?:zip(?:[ \t]*code)?|postal[ \t]+code|post[ \t]*code|postcode|code[ \t]+postal|"
+    r"c[oó]digo[ \t]+postal|cod\.?[ \t]+postale|postleitzahl|postnummer|postinumero|"
+    r"kod[ \t]+pocztowy|pin[ \t]*code|pincode|irányítószám|posta[ \t]+kodu|eircode)\b)"
+    r"[ \t]*(?:is[ \t]+)?[:#]?[ \t]*|(?<![\w.])(?:PLZ|CP|C\.P\.|CEP|CAP|C\.A\.P\.|PIN|PSČ|"
+    r"P\.O\.[ \t]+code)[ \t]*:?[ \t]*|〒[ \t]*)"
+    rf"(?P<zip>{_POSTCODE_SHAPES})(?![\w-])"
+)
+# UK and Canadian postcodes are distinctive enough to stand alone ("SW1A 1AA", "K1A 0B6")
+_UK_CA_POSTCODE = re.compile(
+    r"(?<![\w-])(?:(?:GIR[ \t]0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?[ \t]\d[ABD-HJLNP-UW-Z]{2})"
+    r"|[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]\d[ABCEGHJ-NPRSTV-Z]\d)(?![\w-])"
 )
 
 
 class ZipRecognizer(_LocalRecognizer):
-    """US ZIP codes after a ZIP/postal-code keyword or a state abbreviation (entity ``ZIP``)."""
+    """Postcodes (entity ``ZIP``): US ZIP codes after a ZIP/postal-code keyword or a state
+    (name or abbreviation), other countries' postcodes after their national keyword (PLZ,
+    CP, CEP, CAP, code postal, postnummer, PIN, 〒, ...), UK and Canadian postcodes alone."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["ZIP"], name="ZipRecognizer",
@@ -279,9 +361,85 @@ class ZipRecognizer(_LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:  # noqa: D102
-        return [
+        out = [
             _result("ZIP", m.start("zip"), m.end("zip"), 0.8, self) for m in _ZIP_RE.finditer(text)
         ]
+        seen = {(r.start, r.end) for r in out}
+        for rx, score in ((_POSTCODE_RE, 0.75), (_UK_CA_POSTCODE, 0.6)):
+            for m in rx.finditer(text):
+                s, e = m.span("zip") if rx is _POSTCODE_RE else m.span()
+                if (s, e) not in seen:
+                    seen.add((s, e))
+                    out.append(_result("ZIP", s, e, score, self))
+        return out
+
+
+# ------------------------------------------------------------------ cities and counties
+
+_PLACE_WORD = rf"[{_UP}][{_LO}{_UP}'’]*(?:-[{_UP}{_LO}][{_LO}'’]*)*\.?"
+_PLACE = (
+    rf"{_PLACE_WORD}(?:[ \t]+(?:(?:de|da|do|del|la|le|les|ter|upon|am|an|im|sur|en|y)"
+    rf"[ \t]+)?{_PLACE_WORD}){{0,2}}"
+)
+_PLACE_RES = (
+    # "Springfield, IL", "Lake Stacyton, Virginia": the city before a US state
+    re.compile(rf"(?P<place>{_PLACE}),[ \t]+(?:(?-i:{_STATES_NOT_WORDS})|{_STATE_NAMES})\b"),
+    # "born in Żary", "resident of Port Kristin", "moved to Huis ter Heide"
+    re.compile(
+        r"(?i:\b(?:born|lives|living|resident|resides|residing|moved|relocated|native|"
+        r"hometown|hospital|clinic|home|grew[ \t]+up|raised|town|city|village|municipality|"
+        r"commune|gemeente|parish|county|borough|suburb|district)"
+        r"(?:[ \t]+(?:in|of|to|from|at|near))?[ \t]*:?)[ \t]+"
+        rf"(?P<place>{_PLACE})"
+    ),
+    # "the Karlstad clinic", "at the North Carriebury office"
+    re.compile(
+        rf"\bthe[ \t]+(?P<place>{_PLACE})[ \t]+(?i:clinic|hospital|office|branch|store|site|"
+        r"campus|surgery|practice|health[ \t]+cent(?:er|re)|medical[ \t]+cent(?:er|re)|ward|"
+        r"nursing[ \t]+home|care[ \t]+home|pharmacy)\b"
+    ),
+    # "Cook County", "County Kerry", "Orleans Parish"
+    re.compile(
+        rf"(?P<place>{_PLACE}[ \t]+(?:County|Parish|Borough|Township)|County[ \t]+{_PLACE_WORD})"
+    ),
+)
+_NOT_PLACE = frozenset(
+    """the a an this that his her their our my patient pt dr mr mrs ms home hospital clinic
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december today yesterday tomorrow er icu
+    emergency room bed ward unit the same other english spanish french""".split()
+)
+
+
+class PlaceRecognizer(_LocalRecognizer):
+    """Cities, towns and counties (entity ``LOCATION``) the NER model misses: a place before a
+    US state ("Lake Stacyton, VA"), after a residence word ("born in Żary", "resident of
+    Port Kristin"), before "clinic"/"hospital" ("the Karlstad clinic"), and counties.
+    States and countries are not smaller than a state and are left to the NER model."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["LOCATION"], name="PlaceRecognizer",
+                         supported_language="en")  # fmt: skip
+        self._medical = medical_terms()
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:  # noqa: D102
+        out = []
+        for rx in _PLACE_RES:
+            for m in rx.finditer(text):
+                s, e = m.span("place")
+                words = [w.strip(".").lower() for w in text[s:e].split()]
+                if (
+                    not words
+                    or words[0] in _NOT_PLACE
+                    or all(w in self._medical or w in _NOT_PLACE for w in words)
+                ):
+                    continue
+                if re.fullmatch(_STATE_NAMES, text[s:e]):
+                    continue
+                out.append(_result("LOCATION", s, e, 0.6, self))
+        return out
 
 
 # ------------------------------------------------------------------- dates without a year
@@ -338,14 +496,20 @@ class PartialDateRecognizer(_LocalRecognizer):
 
 # ---------------------------------------------------------------------- ages over 89
 
-_OLD = r"(?P<age>9\d|1[0-4]\d)"
+_UNITS_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_OLD_WORDS = (
+    rf"(?i:ninety(?:[- \t]{_UNITS_WORD})?|(?:a|one)[- \t]hundred(?:(?:[- \t]and)?[- \t]"
+    rf"(?:(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+    rf"|(?:twenty|thirty|forty)(?:[- \t]{_UNITS_WORD})?|{_UNITS_WORD}))?)"
+)
+_OLD = rf"(?P<age>9\d|1[0-4]\d|{_OLD_WORDS})"
 _OLD_AGE_RES = (
     re.compile(
         rf"\b{_OLD}[ \t]*-?[ \t]*(?i:y/?o\b|y\.o\.|yo\b|yrs?\b|years?\b|year-old|-year-old|"
         r"yr-old|-yr-old|years?-old)"
     ),
     re.compile(rf"(?i:\b(?:aged?|age:|age[ \t]+is|years[ \t]+of[ \t]+age))[ \t]*:?[ \t]*{_OLD}\b"),
-    re.compile(rf"\b{_OLD}(?=[ \t]*(?:[MF]|y)\b)"),
+    re.compile(r"\b(?P<age>9\d|1[0-4]\d)(?=[ \t]*(?:[MF]|y)\b)"),
 )
 
 
@@ -472,7 +636,9 @@ class ScriptNameRecognizer(_LocalRecognizer):
             run, s = m.group(), m.start()
             isolated = len(run) <= 4 and latin_total > 2 * han_total
             starts = run[0] in _CN_SURNAMES or any(run.startswith(j) for j in _JP_SURNAMES)
-            if isolated and (starts or len(run) >= 2):
+            # "英 柳": given name and surname written as two one-character runs
+            pair = len(run) == 1 and re.match(rf"[ \t][{_HAN}]{{1,2}}(?![{_HAN}])", text[m.end() :])
+            if isolated and (starts or len(run) >= 2 or pair):
                 e = m.end()
                 # "山田 太郎": a second short run after one space
                 nxt = re.match(rf"[ \t]([{_HAN}]{{1,3}})(?![{_HAN}])", text[e:])
@@ -514,11 +680,14 @@ class ScriptNameRecognizer(_LocalRecognizer):
         if not other:
             return
         latin_total = len(re.findall(r"[A-Za-z]", text))
-        if latin_total > 2 * other:
+        if latin_total > 2 * other or latin_total >= 24:
             # Greek, Cyrillic, Hebrew, Arabic... words inside a Latin-script note: names (or
             # places) nearly always
             for m in _OTHER_RUN.finditer(text):
-                out.append(_result("PERSON", m.start(), m.end(), 0.6, self))
+                e = m.end()
+                while e > m.start() and text[e - 1] in ".-'’":
+                    e -= 1
+                out.append(_result("PERSON", m.start(), e, 0.6, self))
             return
         if _letters(text, _ARABIC):
             self._arabic(text, out)
@@ -557,8 +726,13 @@ class ScriptNameRecognizer(_LocalRecognizer):
 
     # ------------------------------------------------------- names alone on their line
     def _name_lines(self, text: str, out: list[RecognizerResult]) -> None:
-        from privtrain.deid._recognizers import _NAME
+        from privtrain.deid._recognizers import _CAPS_NAME, _LAST_FIRST, _NAME
 
+        # a name, "Last, First" or capitals, with optional credentials ("Neel Gill PA-C")
+        line_name = (
+            rf"(?P<name>{_LAST_FIRST}|{_CAPS_NAME}|{_NAME})(?:,?[ \t]+(?:MD|DO|RN|NP|PA-C|PA|"
+            r"PharmD|MBBS|FRCP|PhD|DDS|DMD|DPM|OD|LPN|CNM|MSW|LCSW))?"
+        )
         lines = text.split("\n")
         pos = 0
         starts = []
@@ -566,7 +740,7 @@ class ScriptNameRecognizer(_LocalRecognizer):
             starts.append(pos)
             pos += len(ln) + 1
         for k, ln in enumerate(lines):
-            m = re.fullmatch(rf"[ \t]*(?P<name>{_NAME})[ \t]*,?[ \t]*", ln)
+            m = re.fullmatch(rf"[ \t]*{line_name}[ \t]*,?[ \t]*", ln)
             if not m:
                 # "Name Surname, <street> <number>, ..." (a one-line address block)
                 m = re.match(rf"[ \t]*(?P<name>{_NAME})[ \t]*,[ \t]*(?=[^\n]*\d)", ln)
@@ -581,7 +755,8 @@ class ScriptNameRecognizer(_LocalRecognizer):
                 w.lower() in self._given or w.lower() in self._surnames for w in words
             ):
                 continue
-            nxt = next((x for x in lines[k + 1 :] if x.strip()), "")
+            # the next two lines (a department line may sit between name and street)
+            nxt = " ".join([x for x in lines[k + 1 :] if x.strip()][:2])
             prev = next((x for x in reversed(lines[:k]) if x.strip()), "")
             opens_block = any(c.isdigit() for c in nxt) or "@" in nxt
             closes = prev.rstrip().endswith(",") or re.search(

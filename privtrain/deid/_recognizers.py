@@ -247,6 +247,16 @@ _MONTHS = (
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_MONTHS_ABBR = r"(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC)"
+# month names in French, German, Spanish, Italian, Portuguese, Dutch (not the English ones)
+_FOREIGN_MONTHS = (
+    r"(?:janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|"
+    r"novembre|décembre|decembre|januar|jänner|februar|märz|maerz|juni|juli|oktober|dezember|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|"
+    r"diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
+    r"janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|januari|"
+    r"februari|maart|mei|augustus)"
+)
 _YEAR = r"(?:1[89]\d\d|20\d\d|'?\d\d)"
 
 
@@ -257,6 +267,31 @@ class MonthDateRecognizer(PatternRecognizer):
 
     PATTERNS = [
         Pattern("month d, y", rf"\b{_MONTHS}[ \t]+{_DAY},?[ \t]+{_YEAR}\b", 0.7),
+        # "2. Juli 1973", "5 février 2022", "24 de marzo de 1974", "3 luglio 1966"
+        Pattern(
+            "d month y (other languages)",
+            rf"(?i)\b{_DAY}\.?(?:[ \t]+de)?[ \t]+{_FOREIGN_MONTHS}\.?(?:[ \t]+de)?,?[ \t]+"
+            r"(?:1[89]\d\d|20\d\d)\b",
+            0.85,
+        ),
+        Pattern(
+            "month y (other languages)",
+            rf"(?i)\b{_FOREIGN_MONTHS}(?:[ \t]+de)?[ \t]+(?:1[89]\d\d|20\d\d)\b",
+            0.5,
+        ),
+        # "21JUN2018", "03-MAR-2019"
+        Pattern("ddMONyyyy", rf"(?i)\b\d{{1,2}}-?{_MONTHS_ABBR}-?(?:1[89]\d\d|20\d\d|\d\d)\b", 0.7),
+        # "2024-08-18T18:45", "1938.07.09", "2019/11/15"
+        Pattern(
+            "iso datetime", r"\b(?:1[89]|20)\d\d-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d(?::[0-5]\d)?", 0.8
+        ),
+        Pattern(
+            "y.m.d", r"\b(?:1[89]|20)\d\d([./])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])\b", 0.6
+        ),
+        # "8/2022", "11/1987": month and year
+        Pattern("m/yyyy", r"(?<![\d/.])(?:0?[1-9]|1[0-2])[/\-](?:19\d\d|20\d\d)(?![\d/])", 0.5),
+        # "2019年11月15日", "1995年2月"
+        Pattern("cjk date", r"(?:1[89]|20)\d\d年[01]?\d月(?:[0-3]?\d日)?", 0.8),
         Pattern("d month y", rf"\b{_DAY}(?:[ \t]+of)?[ \t\-]+{_MONTHS}[ \t,\-]+{_YEAR}\b", 0.7),
         Pattern("month y", rf"\b{_MONTHS},?[ \t]+(?:1[89]\d\d|20\d\d)\b", 0.5),
     ]
@@ -317,24 +352,39 @@ Esplanade Fairway Firetrail Follow Formation Frontage Gap Glade Grange Highroad 
 Intersection Laneway Line Link Lookout Meander Nook Outlook Pathway Pocket Promenade Quay Quays
 Ramble Reach Reserve Retreat Ridgeway Round Serviceway Slope Strip Subway Tarn Thoroughfare
 Tollway Top Tor Turn Twist Vale Walkway Waters Wynd
+Marg Chowk Nagar Colony Layout Bazar Bagh Gali Sector Enclave Vihar Puram Zila Peth Wadi
 """
+_STATE_NAMES = (
+    r"Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|"
+    r"Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|"
+    r"Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New[ \t]+Hampshire|"
+    r"New[ \t]+Jersey|New[ \t]+Mexico|New[ \t]+York|North[ \t]+Carolina|North[ \t]+Dakota|Ohio|"
+    r"Oklahoma|Oregon|Pennsylvania|Rhode[ \t]+Island|South[ \t]+Carolina|South[ \t]+Dakota|"
+    r"Tennessee|Texas|Utah|Vermont|Virginia|Washington|West[ \t]+Virginia|Wisconsin|Wyoming|"
+    r"Puerto[ \t]+Rico|District[ \t]+of[ \t]+Columbia"
+)
 _SUFFIX_RE = "|".join(sorted(_SUFFIXES.split(), key=len, reverse=True))
 _CAP = rf"[{_UP}][{_UP}{_LO}'’\-]*\.?"
 _ORD = r"\d{1,3}(?:st|nd|rd|th)"
 _SMALL = r"(?:of|the|de|la|del|van|von)"
 _STREET_WORDS = rf"(?:(?:{_CAP}|{_ORD}|{_SMALL})[ \t]+){{0,4}}"
 _HOUSE = (
-    r"(?:(?:Flat|Apt\.?|Apartment|Suite|Unit|Level|Shop)[ \t]+\d{1,5}[A-Za-z]?,?[ \t]+)?"
-    r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+    r"(?:(?:Flat|Apt\.?|Apartment|Suite|Ste\.?|Unit|Level|Shop|Bldg\.?|Room|Rm\.?|Villa|Block)"
+    r"[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+    r"(?:/\d{1,4}[A-Za-z]?)?,?[ \t]+)?"
+    r"(?:(?:House|Door|Plot|H\.)[ \t]*No\.?[ \t]*)?\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
 )
+_UNIT_WORD = r"(?i:apt|apartment|suite|ste|unit|flat|fl|floor|rm|room|bldg|building|lot|space|ph)"
 _UNIT = (
-    r"(?:,?[ \t]+(?i:apt|apartment|suite|ste|unit|fl|floor|rm|room|bldg|building)\.?"
-    r"[ \t]*#?[ \t]*[\w-]{1,6}|,?[ \t]+#[ \t]*\d{1,6})?"
+    rf"(?:(?:,?[ \t]+|,?[ \t]*\n[ \t]*){_UNIT_WORD}\.?[ \t]*#?[ \t]*[\w-]{{1,6}}"
+    r"|,?[ \t]+#[ \t]*[\w-]{1,6})?"
 )
 _POSTCODE = (
     r"(?:\d{5}(?:-\d{4})?"  # US
     r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}"  # UK
     r"|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"  # CA
+    r"|[A-Z]\d[\dW][ \t]?[A-Z0-9]{4}"  # IE (Eircode)
+    r"|\d{4}[ \t]?[A-Z]{2}(?![A-Za-z])"  # NL
     r"|\d{4})"  # AU and others
 )
 # a city word after "Ville." does not go on into the next sentence ("... Ville. BP 150/90");
@@ -346,11 +396,12 @@ _SEP = r"(?:,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*|,?[ \t]+)"
 _EIRCODE = r"[A-Z]\d[\dW][ \t]?[A-Z0-9]{4}"
 _TAIL = (
     rf"(?:[ \t]+{_EIRCODE}[ \t]+{_CITY}\b|{_SEP}{_CITY}(?:,?[ \t]+|[ \t]*\n[ \t]*)"
-    rf"(?:{_POSTCODE}|[A-Z]{{2,3}}\.?(?:,?[ \t]+{_POSTCODE})?)\b)?"
+    rf"(?:{_POSTCODE}|(?:{_STATE_NAMES}|[A-Z]{{2,3}}\.?)(?:,?[ \t]+{_POSTCODE})?)\b"
+    rf"|{_SEP}{_CITY}[ \t]*[-–][ \t]*\d{{6}}\b)?"
 )
 _DIRECTION = r"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 _US_STYLE = re.compile(
-    rf"\b{_HOUSE},?[ \t]+{_STREET_WORDS}(?:{_CAP}[ \t]+)(?i:{_SUFFIX_RE})\b\.?"
+    rf"\b{_HOUSE},?[ \t]+{_STREET_WORDS}(?:(?:{_CAP}|{_ORD})[ \t]+)(?i:{_SUFFIX_RE})\b\.?"
     rf"{_DIRECTION}{_UNIT}{_TAIL}"
 )
 _DE_STREET = r"(?i:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee|steig|pfad)"
@@ -376,7 +427,7 @@ _SOUTH_STYLE = re.compile(
 )
 _MILITARY = re.compile(
     r"\b(?:PSC[ \t]+\d{3,5},[ \t]+Box[ \t]+\d{3,5}|Unit[ \t]+\d{3,5}[ \t]+Box[ \t]+\d{3,5}|"
-    r"US[NS][SV]?[ \t]+[A-Z][a-z]+|USCGC[ \t]+[A-Z][a-z]+)"
+    rf"US[NS][SV]?[ \t]+[{_UP}][{_LO}]+|USCGC[ \t]+[{_UP}][{_LO}]+)"
     r"(?:,[ \t]*|[ \t]*\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"
 )
 
@@ -404,10 +455,15 @@ _EU_STREET = (
     rf"(?:[ \t]+(?:[{_UP}]{_W}*|{_EU_SMALL}|\d{{1,3}}(?:st|nd|rd|th)?)){{0,4}}?,?[ \t]+"
     r"(?:(?:Nr|No|N°|Nº|nº|n\.º|Nro)\.?[ \t]*)?\d{1,5}[A-Za-z]?(?:[/\-]\d{1,5}[A-Za-z]?)?\.?"
     r"(?:[ \t]+\d{1,5}(?=,))?"
-    r"(?:[ \t,]+(?:Bl|Sc|Ap|Et|Interior|Int|Oficina|Of|Edif|Depto|Dpto|Piso|Apt|Suite|Unit|"
-    r"Puerta|Esc|Casa|Lok|m)\.?[ \t]*[\w\-]{1,6}){0,4}"
+    r"(?:[ \t,]+(?:(?:Bl|Sc|Ap|Et|Interior|Int|Oficina|Of|Edif|Depto|Dpto|Piso|Apt|Suite|"
+    r"Unit|Puerta|Esc|Casa|Lok|m|(?i:apto|bus|boîte|stiege|top|whg))\.?[ \t]*[\w\-]{1,6}|"
+    r"\d{1,2}[ºª°]"
+    r"(?:[ \t]*[A-Z0-9]\b)?|-[ \t]*(?i:apto|apt|ap)\.?[ \t]*\w{1,6})){0,4}"
 )
-_EU_POST = r"(?:(?:[A-Z]{1,2}-)?\d{4,6}|\d{2}-\d{3}|\d{3}[ \t]\d{2}|\d{4}-\d{3}|[A-Z]{2}[ \t]\d{5})"
+_EU_POST = (
+    r"(?:\d{5}-\d{3}|\d{4}-\d{3}|(?:[A-Z]{1,2}-)?\d{4,6}|\d{2}-\d{3}|\d{3}[ \t]\d{2}|"
+    r"[A-Z]{2}[ \t]\d{5}|\d{4}[ \t]?[A-Z]{2}(?![A-Za-z]))"
+)
 _EU_CITY = (
     rf"[{_UP}]{_W}*(?:(?<!\.)[ \t]+(?:[{_UP}]{_W}*|(?:de|del|la|los|las|nad|pod|am|an|im|sur|sous|"
     rf"le|les|di|da|do|dos|das|op|aan|upon|on)\b)){{0,4}}(?:[ \t]+\([A-Z]{{2}}\))?"
@@ -415,7 +471,8 @@ _EU_CITY = (
 _EU_STYLE = re.compile(
     rf"(?<![\w])(?:{_EU_STREET})[ \t]*(?:,[ \t]*\n?|\n)[ \t]*"
     rf"(?:{_EU_POST},?[ \t]+{_EU_CITY}|{_EU_CITY}(?:,[ \t]*{_EU_CITY})?,?[ \t]+"
-    rf"(?:[A-Z]{{2,3}}\.?[ \t]+)?{_EU_POST}(?:-\d{{4}})?)"
+    rf"(?:[A-Z]{{2,3}}\.?[ \t]+)?{_EU_POST}(?:-\d{{4}})?"
+    rf"|{_EU_CITY}[ \t]*[-–][ \t]*[A-Z]{{2}},?[ \t]+{_EU_POST}|{_EU_POST},[ \t]*{_EU_CITY})"
     r"(?![\w])"
 )
 _PO_BOX = re.compile(
@@ -477,14 +534,24 @@ class StreetAddressRecognizer(_LocalRecognizer):
 
 # -------------------------------------------------------------------------------- names
 
-_NAME_TOKEN = rf"(?:[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)?|O'[{_UP}][{_LO}]+|Mc[{_UP}][{_LO}]+)"
+_NAME_TOKEN = (
+    rf"(?:(?:O['’]|Ma?c)[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}'’]+)?|"
+    rf"[{_UP}][{_LO}'’]+(?:-[{_UP}][{_LO}'’]+)?)"
+)
 _CAPS_TOKEN = rf"(?:[{_UP}]{{2,}}(?:[-'’][{_UP}]+)?)"
-_PARTICLE = r"(?:van|von|de|da|di|del|della|dos|das|du|le|la|bin|al|ter|ten)"
+_PARTICLE = (
+    r"(?:van|von|de|da|di|del|della|dei|degli|dos|das|du|le|la|bin|ibn|ben|al|el|ter|ten|der|"
+    r"den|zu|af|av|y)"
+)
 _INITIAL = r"[A-Z]\.?"
 
 
 def _name_re(tok: str) -> str:
-    return rf"{tok}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{tok}|{_INITIAL}(?![\w]))){{0,3}}"
+    # "K. Gieroń", "A. de Dardel": an initial with its dot may open a name
+    return (
+        rf"(?:[{_UP}]\.[ \t]*(?:{_PARTICLE}[ \t]+)*)?"
+        rf"{tok}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{tok}|{_INITIAL}(?![\w]))){{0,3}}"
+    )
 
 
 _NAME = _name_re(_NAME_TOKEN)
@@ -495,17 +562,26 @@ _LAST_FIRST = (
 )
 _ANY_NAME = rf"(?P<name>{_LAST_FIRST}|{_CAPS_NAME}|{_NAME})"
 
-_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor|Nurse|Sr|Sra|Srta|Mme|Mlle|Herr|Frau)"
+_TITLES = (
+    r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor|Nurse|Sr|Sra|Srta|Mme|Mlle|Herr|Frau|Dra|"
+    r"Dott|Dott\.ssa|Sig|Sig\.ra|Signora|Signor|Don|Doña|Dña|Dhr|Mevr|Hr|Fr|Pan|Pani|Ing|Mag|"
+    r"Rev|Sister|Brother|med|M(?=\.))"
+)
 _LABELS = (
     r"(?:patient(?:[ \t]+name)?|pt|name|full[ \t]+name|contact|emergency[ \t]+contact|"
     r"next[ \t]+of[ \t]+kin|nok|referred[ \t]+by|referring(?:[ \t]+physician)?|attending|"
-    r"provider|physician|clinician|signed(?:[ \t]+by)?|seen[ \t]+by|caregiver|guardian|"
+    r"provider|physician|clinician|signed(?:[ \t]+by)?|(?:electronically[ \t]+)?signed"
+    r"(?:[ \t]+electronically)?[ \t]+by|dictated[ \t]+by|verified[ \t]+by|authenticated[ \t]+by|"
+    r"reviewed[ \t]+by|intake[ \t]+for|seen[ \t]+by|caregiver|guardian|"
     r"informant|surrogate|proxy|poa|witness|interpreter|customer|client|employee|tenant|"
     r"landlord|card[ \t]?holder|applicant|recipient|user|owner|member|resident|candidate|"
     r"engineer|technician|officer|agent|manager|supervisor|consultant|caller|claimant|"
     r"subscriber|account[ \t]+holder|beneficiary|student|driver|passenger|guest|visitor|"
     r"author|sender|addressee|assignee|reporter|requester|escalated[ \t]+to|assigned[ \t]+to|"
-    r"attention|attn|c/o|care[ \t]+of)"
+    r"attention|attn|c/o|care[ \t]+of|employer|prescriber|referral[ \t]+to|referred[ \t]+to|"
+    r"registered[ \t]+to|enrolled[ \t]+for|interpreter(?:[ \t]+present)?[ \t]+for|"
+    r"family[ \t]+member|seen[ \t]+with|accompanied[ \t]+by|patient[ \t]+is|insured|"
+    r"policyholder|policy[ \t]+holder|decedent|deceased|mother[ \t]+of|father[ \t]+of)"
 )
 _GREETINGS = r"(?:hi|hello|hey|dear|good[ \t]+(?:morning|afternoon|evening))"
 _SIGNOFFS = (
@@ -526,9 +602,18 @@ _NOT_NAMES = frozenset(
     is are has had will would patient pt er icu ed or pcp sir madam team all everyone there
     colleagues customer again seen today yesterday tomorrow tonight presented presents admitted
     discharged reports reported states stated called calls visited visits came comes for with
-    to at in on from by of as if per re via who which""".split()
+    to at in on from by of as if per re via who which prof dr mr mrs ms mx dott dra sra srta
+    herr frau mme mlle nurse doctor professor""".split()
 )
-_TITLE_RE = re.compile(rf"\b{_TITLES}\.?[ \t]+{_ANY_NAME}")
+_TITLE_RE = re.compile(rf"\b(?:{_TITLES}\.?[ \t]+)+{_ANY_NAME}")
+# a lower-case name right after a strong cue ("Pt salomón arnau", "daughter xavier texier")
+_LOWER_TOKEN = rf"[{_LO}][{_LO}'’]+(?:-[{_LO}][{_LO}'’]+)?"
+_LOWER_CUE = re.compile(
+    rf"\b(?i:pt|patient|patient[ \t]+name|name|{_KIN}|seen[ \t]+with|interpreter[ \t]+for|"
+    r"contact|caller|employee|client|customer|resident|tenant)[ \t]*[:,]?[ \t]+"
+    rf"(?P<name>{_LOWER_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_LOWER_TOKEN}){{1,2}})"
+    r"(?![\w])"
+)
 _LABEL_RE = re.compile(rf"\b(?i:{_LABELS})(?:[ \t]*[:\-–,][ \t]*|[ \t]+){_ANY_NAME}")
 _GREETING_RE = re.compile(
     rf"(?:^|(?<=[\n.!?;:]))[ \t]*(?i:{_GREETINGS})[ \t]*,?[ \t]+{_ANY_NAME}", re.MULTILINE
@@ -543,7 +628,8 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
     words = text[start:end].split()
     if not words:
         return None
-    if words[0].rstrip(",.").lower() in _NOT_NAMES:
+    initial = len(words[0]) == 2 and words[0][1] == "." and words[0][0].isupper()
+    if not initial and words[0].rstrip(",.").lower() in _NOT_NAMES:
         return None
     # drop trailing words that are common non-name words ("John Smith Was")
     while len(words) > 1 and words[-1].rstrip(",.").lower() in _NOT_NAMES:
@@ -552,6 +638,38 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
     while end > start and text[end - 1] in " \t,":
         end -= 1
     return start, end
+
+
+def _lower_name(name: str) -> int | None:
+    """Length of the lower-case name that opens ``name`` ("xavier texier"), or None: no
+    word may be a stop word, a common non-name word or a medical word, and one must be a
+    census name or carry a diacritic."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from privtrain.deid._vocab import given_names, medical_terms, surnames
+
+    words = name.split()
+    med = medical_terms()
+    keep: list[str] = []
+    for w in words:
+        if w in STOP_WORDS or w in _NOT_NAMES or w in med:
+            break
+        keep.append(w)
+    if len(keep) < 2:
+        return None
+    if not any(w in given_names() or w in surnames() or not w.isascii() for w in keep):
+        return None
+    return len(" ".join(keep))
+
+
+def lower_name_after_cue(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` is a lower-case name right after a strong cue
+    ("pt lucía ferrán"), as :class:`ContextNameRecognizer` finds them."""
+    lo = max(0, start - 40)
+    for m in _LOWER_CUE.finditer(text, lo, min(len(text), end + 40)):
+        if m.start("name") == start and _lower_name(m.group("name")):
+            return True
+    return False
 
 
 class ContextNameRecognizer(_LocalRecognizer):
@@ -579,6 +697,13 @@ class ContextNameRecognizer(_LocalRecognizer):
                 span = _trim_name(text, m.start("name"), m.end("name"))
                 if span:
                     out.append(_result("PERSON", span[0], span[1], score, self))
+        pos = 0
+        while (m := _LOWER_CUE.search(text, pos)) is not None:
+            pos = m.start("name")  # cues may follow each other ("with her daughter ...")
+            span = _lower_name(m.group("name"))
+            if span:
+                out.append(_result("PERSON", pos, pos + span, 0.55, self))
+                pos += span
         return out
 
 

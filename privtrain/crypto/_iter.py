@@ -1,14 +1,11 @@
-"""Server-side streaming decryption of a dataset blob, for the registry service.
+"""Decryption of a blob as an iterator of verified plaintext chunks (``BlobCipher.decrypt_iter``).
 
-``BlobCipher`` decrypts by pushing verified segments into a sink; an HTTP response pulls
-chunks. :func:`stream_plaintext` runs the decryption in a worker thread that hands each
-authenticated segment through a small bounded queue (memory stays at a few segments whatever
-the file size). A failure after the first bytes (tampered segment, truncation) ends the
-iterator with the error, so the server aborts the connection and the client, which sees fewer
-bytes than ``Content-Length``, discards its temp file.
-
-Uses two private helpers of the crypto and dataset modules (``BlobCipher._decrypt_into`` and
-``datasets._readable``): there is no public "decrypt to an iterator" verb yet.
+``BlobCipher`` decrypts by pushing verified segments into a sink; a consumer such as an HTTP
+response pulls chunks. The decryption runs in a worker thread that hands each authenticated
+segment through a small bounded queue (memory stays at a few segments whatever the file size).
+A failure after the first bytes (tampered segment, truncation) ends the iterator with the
+error, so a server aborts the connection and its client, which sees fewer bytes than
+``Content-Length``, discards its temp file. Closing the iterator early stops the worker.
 """
 
 from __future__ import annotations
@@ -18,11 +15,11 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from privtrain import datasets
-
 if TYPE_CHECKING:
-    from privtrain.catalog import Dataset
-    from privtrain.workspace import Workspace
+    from pathlib import Path
+
+    from privtrain.crypto._provider import WrappedKey
+    from privtrain.crypto._stream import BlobCipher
 
 _DONE = object()
 _COALESCE = 8 << 20
@@ -61,14 +58,10 @@ class _QueueSink:
         pass
 
 
-def stream_plaintext(ws: Workspace, row: Dataset, *, action: str) -> Iterator[memoryview]:
-    """Yield the verified plaintext of dataset ``row`` segment by segment (see module doc).
-
-    The caller has authorized the request already; a shredded dataset raises KeyAccessError
-    here, before any byte is produced."""
-    key = datasets._readable(ws, row, action)  # noqa: SLF001 - see module docstring
-    ctx = datasets.dataset_context(row.id, row.name, row.version)
-    src = ws.blob_path(row.blob_path)
+def decrypt_iter(
+    cipher: BlobCipher, src: Path, key: WrappedKey, expected: dict[str, Any] | None, name: str
+) -> Iterator[memoryview]:
+    """Yield the verified plaintext of blob ``src`` chunk by chunk (see module doc)."""
     q: queue.Queue[Any] = queue.Queue(maxsize=8)
     stop = threading.Event()
 
@@ -77,7 +70,7 @@ def stream_plaintext(ws: Workspace, row: Dataset, *, action: str) -> Iterator[me
 
     def work() -> None:
         try:
-            ws.cipher._decrypt_into(src, key, ctx, sink_for)  # noqa: SLF001
+            cipher._decrypt_into(src, key, expected, sink_for)  # noqa: SLF001 - same package
             item: Any = _DONE
         except _Cancelled:
             return
@@ -90,7 +83,7 @@ def stream_plaintext(ws: Workspace, row: Dataset, *, action: str) -> Iterator[me
             except queue.Full:
                 continue
 
-    t = threading.Thread(target=work, name=f"decrypt-{row.id[:8]}", daemon=True)
+    t = threading.Thread(target=work, name=f"decrypt-{name}", daemon=True)
     t.start()
 
     def gen() -> Iterator[memoryview]:
