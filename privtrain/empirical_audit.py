@@ -51,12 +51,12 @@ def _settings_from_model(ws: Workspace, ref: str) -> tuple[str, dict[str, Any], 
 
     from privtrain.dp import FeatureSpec
 
-    card = models.verified_card(ws, ref)
+    _, stmt, data = models.verify_and_read(ws, ref)
+    card = stmt["predicate"]
     tr = card.get("training") or {}
     if card.get("privacy", {}).get("non_private"):
         raise ConfigError(f"model {ref} is non-private: there is no DP claim to audit")
-    row = models.get(ws, ref)
-    blob = torch.load(io.BytesIO(models._model_bytes(ws, row)), weights_only=True)
+    blob = torch.load(io.BytesIO(data), weights_only=True)
     spec = FeatureSpec.from_dict(blob["features"], where=f"model {ref} features")
     return str(tr["target"]), dict(tr["config"]), spec
 

@@ -277,19 +277,24 @@ def _verified_bytes(ws: Workspace, ref: str) -> tuple[Model, dict[str, Any], byt
     return row, stmt, data
 
 
-def verify(ws: Workspace, ref: str) -> dict[str, Any]:
-    """Verify card signature, subject digest against the decrypted model bytes, and the
-    catalog's copy of the privacy facts. Returns the verified statement. Failures are
-    audited (``model.verify``, decision ``deny``)."""
+def verify_and_read(ws: Workspace, ref: str) -> tuple[Model, dict[str, Any], bytes]:
+    """:func:`verify`, also returning the row and the verified model bytes (one decryption)."""
     with audited_failure(ws, "model.verify", f"model:{ref}"):
-        row, stmt, _ = _verified_bytes(ws, ref)
+        row, stmt, data = _verified_bytes(ws, ref)
     ws.record(
         "model.verify",
         f"model:{row.name}@v{row.version}",
         decision="info",
         details={"model_id": row.id, "ok": True},
     )
-    return stmt
+    return row, stmt, data
+
+
+def verify(ws: Workspace, ref: str) -> dict[str, Any]:
+    """Verify card signature, subject digest against the decrypted model bytes, and the
+    catalog's copy of the privacy facts. Returns the verified statement. Failures are
+    audited (``model.verify``, decision ``deny``)."""
+    return verify_and_read(ws, ref)[1]
 
 
 def show(ws: Workspace, ref: str) -> ModelInfo:
@@ -319,7 +324,7 @@ def export(ws: Workspace, ref: str, out: Path) -> ModelInfo:
     from privtrain.access import authorize  # the one authorizer (deny by default, audited)
 
     authorize(ws, None, "model.export", f"model:{row.name}@v{row.version}")
-    stmt = verify(ws, ref)
+    _, stmt, data = verify_and_read(ws, ref)
     priv = stmt["predicate"].get("privacy", {})
     if priv.get("non_private") or priv.get("epsilon") is None:
         ws.record(
@@ -334,8 +339,6 @@ def export(ws: Workspace, ref: str, out: Path) -> ModelInfo:
             f"model {row.name}@v{row.version} was trained without differential privacy and "
             "cannot be exported"
         )
-    with audited_failure(ws, "model.export", f"model:{row.name}@v{row.version}"):
-        data = _model_bytes(ws, row)
     atomic_write_bytes(Path(out), data)
     ws.record("model.export", f"model:{row.name}@v{row.version}", details={"model_id": row.id})
     return _info(row)

@@ -224,6 +224,21 @@ def create_app(ws: Workspace) -> FastAPI:
             ws, p.name, action, resource, via="http", audit=False, raise_on_deny=False
         ).allowed
 
+    def listed(
+        who: tuple[PrincipalInfo, TokenInfo], kind: str, infos: Any, render: Any
+    ) -> list[dict[str, Any]]:
+        """The ``kind`` entries (datasets or models) the caller may see, and one audit event
+        saying how many were shown."""
+        out = [render(i) for i in infos if visible(who, f"{kind}.show", f"{kind}:{i.ref}")]
+        ws.audit.append(
+            actor=who[0].name,
+            action=f"access.{kind}.list",
+            resource=f"{kind}s",
+            decision="info",
+            details={"via": "http", "shown": len(out), "token_id": who[1].id},
+        )
+        return out
+
     # ------------------------------------------------------------------ routes
     @app.get("/v1/health", tags=["service"])
     def health() -> dict[str, str]:
@@ -240,19 +255,7 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.get("/v1/datasets", tags=["datasets"], responses=_ERRORS)
     def list_datasets(who: Caller) -> list[dict[str, Any]]:
-        out = [
-            _dataset_public(i)
-            for i in datasets.list_datasets(ws)
-            if visible(who, "dataset.show", f"dataset:{i.ref}")
-        ]
-        ws.audit.append(
-            actor=who[0].name,
-            action="access.dataset.list",
-            resource="datasets",
-            decision="info",
-            details={"via": "http", "shown": len(out), "token_id": who[1].id},
-        )
-        return out
+        return listed(who, "dataset", datasets.list_datasets(ws), _dataset_public)
 
     @app.get("/v1/datasets/{ref}", tags=["datasets"], responses=_ERRORS)
     def show_dataset(ref: RefParam, who: Caller) -> dict[str, Any]:
@@ -320,19 +323,7 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.get("/v1/models", tags=["models"], responses=_ERRORS)
     def list_models(who: Caller) -> list[dict[str, Any]]:
-        out = [
-            i.to_dict()
-            for i in models.list_models(ws)
-            if visible(who, "model.show", f"model:{i.ref}")
-        ]
-        ws.audit.append(
-            actor=who[0].name,
-            action="access.model.list",
-            resource="models",
-            decision="info",
-            details={"via": "http", "shown": len(out), "token_id": who[1].id},
-        )
-        return out
+        return listed(who, "model", models.list_models(ws), lambda i: i.to_dict())
 
     @app.get("/v1/models/{ref}", tags=["models"], responses=_ERRORS)
     def show_model(ref: RefParam, who: Caller) -> dict[str, Any]:
