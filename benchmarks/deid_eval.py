@@ -17,7 +17,9 @@ requires removed: every gold span except AGE spans that state an age of 89 or le
 set may label every age; Safe Harbor, and privtrain's default profile, keep ages under 90).
 
 The records come from ``benchmarks/_deid_goldgen.py`` (Faker, several locales, gold character
-spans; it shares no code with ``privtrain.deid``). Both systems use the same spaCy model.
+spans; it shares no code with ``privtrain.deid``). ``benchmarks/deid_hard/{tune,heldout}.jsonl``
+(``benchmarks/_deid_hardgen.py``) are a weak-class hard set split by template: tune on the
+first, report the second. Both systems use the same spaCy model.
 presidio runs with its default recognizers and NER configuration and no score threshold (its
 default); privtrain runs as ingest does (the shipped policy's score threshold).
 

@@ -13,6 +13,7 @@ with ``none``, ``he`` and ``secagg+``: mean round seconds and the ratio against 
 
     .venv/bin/python benchmarks/federated.py --part crypto
     .venv/bin/python benchmarks/federated.py --part deploy --rounds 2
+    .venv/bin/python benchmarks/federated.py --part deploy --rounds 2 --hidden 1024,896
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
     return out
 
 
-def deploy(rounds: int, steps: int, rows: int, aggs: list[str], warm: bool) -> list[dict]:
+def deploy(
+    rounds: int, steps: int, rows: int, aggs: list[str], warm: bool, hidden: str = "64"
+) -> list[dict]:
     from federated.local import LocalFederation, LocalOptions
     from privtrain import datasets
     from privtrain.config import load_settings
@@ -137,7 +140,7 @@ def deploy(rounds: int, steps: int, rows: int, aggs: list[str], warm: bool) -> l
                 local_steps=steps,
                 epsilon=1.0,
                 site_policy=pol,
-                hidden="64",
+                hidden=hidden,
                 reply_timeout=600,
                 timeout=3600,
                 warm=warm,
@@ -151,6 +154,7 @@ def deploy(rounds: int, steps: int, rows: int, aggs: list[str], warm: bool) -> l
             row = {
                 "aggregation": agg,
                 "clientapp": "warm" if warm else "cold",
+                "hidden": hidden,
                 "status": s.get("status"),
                 "rounds": len(rs),
                 "round_s": round(mean, 2),
@@ -174,11 +178,18 @@ def main() -> None:
     ap.add_argument(
         "--cold", action="store_true", help="no warm launcher: a fresh process per message"
     )
+    ap.add_argument(
+        "--hidden",
+        default="64",
+        help="deploy: hidden layer widths, e.g. 64 (7k parameters), 512,128 (124k), 1024,896 (1M)",
+    )
     a = ap.parse_args()
     if a.part == "crypto":
         crypto(a.rows, a.steps, a.repeats)
     else:
-        deploy(a.rounds, a.steps, min(a.rows, 3000), a.aggregations.split(","), not a.cold)
+        deploy(
+            a.rounds, a.steps, min(a.rows, 3000), a.aggregations.split(","), not a.cold, a.hidden
+        )
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def train(msg: Message, ctx: Context) -> Message:
         planned = [*_hist(st)]
         if job.private:
             planned.append((sigma, float(st["sample_rate"]), job.local_steps))
-            site.record(st["run_id"], planned, rnd)  # write-ahead, before the steps run
+            site.record(st["run_id"], planned, rnd, job)  # write-ahead, before the steps run
         res = site.train_round(job, features, weights, rnd, sigma)
         if [tuple(h) for h in res.history] != planned[len(st["history"]) :]:
             raise Refused(f"round {rnd} ran {res.history}, not the recorded {planned[-1:]}")

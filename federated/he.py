@@ -2,9 +2,10 @@
 
 Parameters (addition only, no multiplication depth): ring degree N=4096 (2048 slots),
 coefficient moduli [60, 49] bits, scale 2^40, symmetric-key encryption (the sites encrypt with
-the secret key they hold anyway; the server's context has no key at all). A ciphertext of 2048
-slots serializes to about 64 KiB: 8.0× the fp32 bytes it carries; the decryption error of a sum
-of a few updates is ~1e-9 (SECURITY.md justifies the choice).
+the secret key they hold anyway; the server's context has no key at all). Each complex slot
+carries two values (real and imaginary part): a ciphertext of 4096 values serializes to about
+64 KiB, 4.0× the fp32 bytes it carries; the decryption error of a sum of a few updates is ~1e-9
+(SECURITY.md justifies the choice).
 
 Ceremony: one party runs :func:`keygen` (``privtrain fed keygen``), which stores the secret
 context in its own home (encrypted under a key held in its keyring), writes the *public*
@@ -14,8 +15,8 @@ The server side loads only secret-free contexts: :func:`load_public` refuses one
 secret key.
 
 A site's update is packed into one flat vector — every parameter of every layer, in state-dict
-order, followed by the site's weight — multiplied by the weight and split into full 2048-slot
-ciphertexts. The server adds ciphertexts slot-wise; a site decrypts the sum and divides by its
+order, followed by the site's weight — multiplied by the weight and split into full ciphertexts of
+4096 values. The server adds ciphertexts slot-wise; a site decrypts the sum and divides by its
 last slot (the sum of the weights): FedAvg without the server seeing any one update.
 """
 
@@ -52,6 +53,12 @@ def _ts() -> Any:
     import tenseal
 
     return tenseal
+
+
+def _sa() -> Any:
+    import tenseal.sealapi
+
+    return tenseal.sealapi
 
 
 def check_federation(name: str) -> str:
@@ -162,51 +169,115 @@ def unpack(vector: np.ndarray, template: Mapping[str, np.ndarray]) -> dict[str, 
     return out
 
 
+# Each complex slot carries two values (real and imaginary part): CKKS adds complex slots
+# componentwise, so a sum of ciphertexts is the sum of both halves.
+VALUES_PER_CIPHERTEXT = 2 * SLOTS
+
+
 def n_chunks(length: int) -> int:
-    return -(-length // SLOTS)
+    return -(-length // VALUES_PER_CIPHERTEXT)
+
+
+class _Seal:
+    """SEAL's encoder, encryptor, evaluator and decryptor for one TenSEAL context.
+
+    TenSEAL's ``CKKSVector`` encodes real values only (half the slot capacity) and its
+    serializer has no way around SEAL's compressor, so the ciphertexts are built with SEAL's
+    own API (``tenseal.sealapi``). SEAL serializes a single ciphertext only to a path: that
+    path is an anonymous in-memory file (``memfd``), never a file on disk."""
+
+    def __init__(self, ctx: Any, *, secret: bool) -> None:
+        sa = _sa()
+        self.sc = ctx.seal_context().data
+        self.scale = float(ctx.global_scale)
+        self.encoder = sa.CKKSEncoder(self.sc)
+        self.evaluator = sa.Evaluator(self.sc)
+        if secret:
+            sk = ctx.secret_key().data
+            self.encryptor = sa.Encryptor(self.sc, sk)
+            self.decryptor = sa.Decryptor(self.sc, sk)
+        self._fd = os.memfd_create("privtrain-he", os.MFD_CLOEXEC)
+        self._path = f"/proc/self/fd/{self._fd}"
+
+    def dump(self, obj: Any) -> bytes:
+        os.ftruncate(self._fd, 0)
+        obj.save(self._path)
+        return os.pread(self._fd, os.fstat(self._fd).st_size, 0)
+
+    def load(self, data: bytes, what: str) -> Any:
+        sa = _sa()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+        ct = sa.Ciphertext()
+        try:
+            ct.load(self.sc, self._path)  # SEAL checks the ciphertext is valid for the context
+        except Exception as e:
+            raise IntegrityError(f"{what} is malformed ({str(e)[:80]})") from None
+        if ct.size() != 2 or abs(ct.scale - self.scale) > 1e-6 * self.scale:
+            raise IntegrityError(f"{what} is not a fresh CKKS ciphertext at scale 2^{SCALE_BITS}")
+        return ct
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def __enter__(self) -> _Seal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def encrypt(ctx: Any, vector: np.ndarray) -> list[bytes]:
-    """Full-slot ciphertexts (2048 values each, the last one zero-padded)."""
-    ts = _ts()
-    rows = np.zeros((n_chunks(len(vector)), SLOTS))
+    """Full ciphertexts of 4096 values each (2048 complex slots; the last one zero-padded),
+    encrypted with the secret key (symmetric CKKS): a context without one is refused."""
+    if not ctx.is_private():
+        raise KeyAccessError("HE encryption needs the federation's secret context")
+    sa = _sa()
+    rows = np.zeros((n_chunks(len(vector)), VALUES_PER_CIPHERTEXT))
     rows.reshape(-1)[: len(vector)] = vector
-    return [ts.ckks_vector(ctx, row.tolist()).serialize() for row in rows]
+    out = []
+    with _Seal(ctx, secret=True) as s:
+        for row in rows:
+            pt, ct = sa.Plaintext(), sa.Ciphertext()
+            s.encoder.encode((row[:SLOTS] + 1j * row[SLOTS:]).tolist(), s.scale, pt)
+            s.encryptor.encrypt_symmetric(pt, ct)
+            out.append(s.dump(ct))
+    return out
 
 
 def add(public_ctx: Any, updates: Sequence[Sequence[bytes]]) -> list[bytes]:
     """Server side: slot-wise sum of the sites' ciphertexts (no decryption possible)."""
-    ts = _ts()
     if not updates:
         raise ConfigError("HE aggregation needs at least one update")
     n = len(updates[0])
     if any(len(u) != n for u in updates):
         raise IntegrityError("HE updates have different numbers of ciphertexts")
     out = []
-    for j in range(n):
-        try:
-            acc = ts.ckks_vector_from(public_ctx, updates[0][j])
+    with _Seal(public_ctx, secret=False) as s:
+        for j in range(n):
+            acc = s.load(updates[0][j], f"HE update ciphertext {j}")
             for u in updates[1:]:
-                acc += ts.ckks_vector_from(public_ctx, u[j])
-        except Exception as e:
-            raise IntegrityError(f"HE update ciphertext {j} is malformed ({e})") from None
-        out.append(acc.serialize())
+                s.evaluator.add_inplace(acc, s.load(u[j], f"HE update ciphertext {j}"))
+            out.append(s.dump(acc))
     return out
 
 
 def decrypt(secret_ctx: Any, chunks: Sequence[bytes], length: int) -> np.ndarray:
-    ts = _ts()
     if len(chunks) != n_chunks(length):
         raise IntegrityError(
             f"HE aggregate has {len(chunks)} ciphertexts, expected {n_chunks(length)}"
         )
+    if not secret_ctx.is_private():
+        raise KeyAccessError("HE decryption needs the federation's secret context")
+    sa = _sa()
     parts = []
-    for j, c in enumerate(chunks):
-        try:
-            parts.append(np.asarray(ts.ckks_vector_from(secret_ctx, c).decrypt()))
-        except Exception as e:
-            raise IntegrityError(f"HE aggregate ciphertext {j} does not decrypt ({e})") from None
-    return np.concatenate(parts)[:length]
+    with _Seal(secret_ctx, secret=True) as s:
+        for j, c in enumerate(chunks):
+            pt = sa.Plaintext()
+            s.decryptor.decrypt(s.load(c, f"HE aggregate ciphertext {j}"), pt)
+            z = np.asarray(s.encoder.decode_complex(pt))
+            parts += [z.real, z.imag]
+    return np.concatenate(parts)[:length] if parts else np.zeros(0)
 
 
 # ---- key storage in a home and key shares ------------------------------------------------------

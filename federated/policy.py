@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from privtrain._io import read_yaml_mapping
+from privtrain._shipped import policies_dir
 from privtrain.errors import ConfigError, NotFoundError, first_validation_error
 
 from .job import Aggregation, Job
 
-DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "site.yaml"
+DEFAULT_POLICY = policies_dir() / "site.yaml"
 
 
 class SitePolicy(BaseModel):

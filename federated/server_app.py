@@ -42,6 +42,7 @@ from .job import Job
 app = ServerApp()
 APP_DIR = Path(__file__).resolve().parent.parent
 POLL = 0.1
+PROFILE = os.environ.get("PRIVTRAIN_FED_PROFILE", "")  # a file: per-exchange timings
 
 
 @dataclass
@@ -87,32 +88,63 @@ def exchange(
     grid: Grid, messages: list[Message], timeout: float
 ) -> tuple[dict[int, Message], list[int]]:
     """Push, then pull replies every 0.1 s until all came back or ``timeout``: (replies by
-    node id, node ids that did not answer)."""
+    node id, node ids that did not answer). The last pull starts at or after the deadline: a
+    pull can block for long (Flower retries the objects of a reply whose sender died while
+    uploading it), and a reply that came in time meanwhile is still collected."""
+    t_push = time.time()
     ids = list(grid.push_messages(messages))
     dst = {mid: m.metadata.dst_node_id for mid, m in zip(ids, messages, strict=True) if mid}
     got: dict[int, Message] = {}
     pending = set(dst)
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
+    seen: dict[int, tuple[float, float]] = {}  # node -> (reply created, reply pulled)
+    while pending:
+        started = time.monotonic()
         for reply in grid.pull_messages(list(pending)):
             mid = reply.metadata.reply_to_message_id
             if mid in pending:
                 pending.discard(mid)
                 got[dst[mid]] = reply
-        if pending:
-            time.sleep(POLL)
+                seen[dst[mid]] = (float(reply.metadata.created_at), time.time())
+        if not pending or started >= deadline:
+            break
+        time.sleep(max(0.0, min(POLL, deadline - time.monotonic())))
+    if PROFILE and messages:
+        _profile(messages[0].metadata.message_type, t_push, seen)
     return got, [dst[m] for m in pending]
 
 
-def fast_polling(grid: Grid) -> Grid:
+def _profile(kind: str, t_push: float, seen: dict[int, tuple[float, float]]) -> None:
+    """One JSON line per exchange to the file named by ``PRIVTRAIN_FED_PROFILE`` (diagnostics:
+    per node, seconds from the push to its reply's creation and to its arrival here)."""
+    rec = {
+        "type": kind,
+        "push": round(t_push, 3),
+        "seconds": round(time.time() - t_push, 3),
+        "replies": {
+            str(n): [round(c - t_push, 3), round(r - t_push, 3)] for n, (c, r) in seen.items()
+        },
+    }
+    with open(PROFILE, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def fast_polling(grid: Grid, misses: dict[int, str] | None = None) -> Grid:
     """Make ``grid.send_and_receive`` (used by Flower's workflows, SecAgg+ included) pull
     every 0.1 s like :func:`exchange` instead of Flower's fixed 3 s sleep between pulls: a
-    SecAgg+ round makes four exchanges."""
+    SecAgg+ round makes four exchanges. ``misses`` receives, per node of the last exchange
+    that gave no usable reply, why (its error, or the timeout)."""
 
     def send_and_receive(
         messages: Iterable[Message], *, timeout: float | None = None
     ) -> list[Message]:
-        got, _ = exchange(grid, list(messages), float("inf") if timeout is None else timeout)
+        got, lost = exchange(grid, list(messages), float("inf") if timeout is None else timeout)
+        if misses is not None:
+            for nid in lost:
+                misses[nid] = f"no reply within {timeout:g} s"
+            for nid, msg in got.items():
+                if msg.has_error():
+                    misses[nid] = str(msg.error.reason)[:300]
         return list(got.values())
 
     grid.send_and_receive = send_and_receive  # type: ignore[method-assign]
@@ -231,12 +263,20 @@ class Coordinator:
             self.events("site", **st.to_dict())
         del lost
 
-    def _mark_lost(self, nids: Iterable[int], rnd: int, timeout: float | None = None) -> None:
+    def _mark_lost(
+        self,
+        nids: Iterable[int],
+        rnd: int,
+        timeout: float | None = None,
+        reasons: dict[int, str] | None = None,
+    ) -> None:
         for nid in nids:
             st = self.sites[nid]
             st.status = "lost"
             what = "the finish" if rnd > self.job.rounds else f"round {rnd}"
-            st.reason = f"no reply to {what} within {timeout or self.job.reply_timeout:g} s"
+            st.reason = (reasons or {}).get(nid) or (
+                f"no reply to {what} within {timeout or self.job.reply_timeout:g} s"
+            )
             self.events("site", **st.to_dict())
 
     def _mark_failed(self, nid: int, msg: Message, rnd: int) -> None:
@@ -354,21 +394,53 @@ def _initial(job: Job, features: Any) -> dict[str, np.ndarray]:
 def run_secagg(
     co: Coordinator, grid: Grid, context: Context, init: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray] | None:
-    """Rounds with Flower's SecAggPlusWorkflow over the legacy strategy interface."""
+    """Rounds with Flower's SecAgg+ workflow over the legacy strategy interface.
+
+    A site lost in a round leaves it by the workflow's dropout handling
+    (:class:`federated.secagg.DropoutTolerantSecAggPlus`: Flower's own, extended to sites lost
+    before their key shares went out); the round completes with the survivors when at least
+    ``min-sites`` sent masked vectors and enough shares came back, and otherwise the job ends
+    after the last complete round with the reason. Every stage waits at most the reply
+    timeout, so a dead site cannot hold a round."""
     from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
     from flwr.server import ServerConfig
     from flwr.server.compat import LegacyContext
     from flwr.server.strategy import FedAvg
-    from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+    from flwr.server.workflow import DefaultWorkflow
+
+    from .secagg import DropoutTolerantSecAggPlus, protocol_params
 
     names = list(init)
     accepted = set(co.active())
     job = co.job
+    misses: dict[int, str] = {}  # node -> why its last exchange gave nothing
+    drops: dict[int, str] = {}  # node -> why it left the current round
+    stopped: list[int] = []  # the round that did not complete (later rounds are not run)
+    stage_names = {
+        "setup": "setup",
+        "share_keys": "share-keys",
+        "collect_masked_vectors": "masked-vector (training)",
+        "unmask": "unmask",
+    }
+
+    def on_drop(nid: int, stage: str) -> None:
+        if nid in co.sites:
+            why = misses.get(nid, "no reply")
+            rnd = strategy.current
+            drops[nid] = f"round {rnd}, SecAgg+ {stage_names.get(stage, stage)} stage: {why}"
+            co.events("secagg_drop", round=rnd, site=co.sites[nid].name, stage=stage, why=why)
+            if stage == "unmask" and nid in co.active():  # its masked vector was summed
+                co._mark_lost([nid], rnd, reasons=drops)
 
     class _Strategy(FedAvg):
+        current = 0
+
         def configure_fit(self, server_round: int, parameters: Any, client_manager: Any) -> Any:
             from flwr.common import FitIns
 
+            if stopped or co.rounds_completed != server_round - 1:
+                stopped.append(server_round)  # a round did not complete: run no later one
+                return []
             cfg = {
                 "job": job.to_json(),
                 "job_id": co.job_id,
@@ -376,19 +448,35 @@ def run_secagg(
                 "features": json.dumps(co.features.to_dict()),
             }
             self._t0 = time.perf_counter()
-            nodes = [n for n in co.active()]
+            self.current = server_round
+            drops.clear()
+            nodes = co.active()
             co.events("round_start", round=server_round, sites=[co.sites[n].name for n in nodes])
             clients = [c for c in client_manager.all().values() if c.node_id in set(nodes)]
+            missing = set(nodes) - {c.node_id for c in clients}
+            co._mark_lost(
+                missing,
+                server_round,
+                reasons={n: f"round {server_round}: no longer connected" for n in missing},
+            )
+            if len(clients) < job.min_sites:
+                co.end_reason = (
+                    f"round {server_round}: {len(clients)} site(s) remain, fewer than "
+                    f"min-sites={job.min_sites}"
+                )
+                co.events("round_failed", round=server_round, reason=co.end_reason)
+                stopped.append(server_round)
+                return []
             return [(c, FitIns(parameters, cfg)) for c in clients]
 
         def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> Any:
-            got = {c.node_id for c, _ in results}
+            got = {c.node_id for c, _ in results}  # their masked vectors are in the sum
             for nid in co.active():
                 if nid in got:
                     co.sites[nid].status = "trained"
                     co.sites[nid].rounds.append(server_round)
             lost = [n for n in co.active() if n not in got]
-            co._mark_lost(lost, server_round)
+            co._mark_lost(lost, server_round, reasons=drops)
             if len(got) < job.min_sites:
                 co.end_reason = (
                     f"round {server_round}: {len(got)} site(s) answered, fewer than "
@@ -424,16 +512,15 @@ def run_secagg(
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=job.rounds), strategy=strategy
     )
-    n = len(accepted)
-    shares = min(job.secagg_shares, n)
-    threshold = min(job.secagg_threshold, shares - 1) if shares > 2 else 2
+    shares, threshold = protocol_params(len(accepted), job.secagg_shares, job.secagg_threshold)
     workflow = DefaultWorkflow(
-        fit_workflow=SecAggPlusWorkflow(
+        fit_workflow=DropoutTolerantSecAggPlus(
             num_shares=shares,
             reconstruction_threshold=threshold,
             clipping_range=job.secagg_clipping_range,
             max_weight=job.secagg_max_weight,
             timeout=job.reply_timeout,
+            on_drop=on_drop,
         )
     )
     halted: list[str] = []
@@ -451,16 +538,19 @@ def run_secagg(
     flwr_logger = logging.getLogger("flwr")
     flwr_logger.addHandler(watch)
     try:
-        workflow(fast_polling(grid), legacy)
+        workflow(fast_polling(grid, misses), legacy)
     finally:
         flwr_logger.removeHandler(watch)
     if co.rounds_completed < job.rounds and not co.end_reason:
+        rnd = co.rounds_completed + 1
+        # the sites that left the round that did not complete, with the stage and why
+        co._mark_lost([n for n in drops if n in co.active()], rnd, reasons=drops)
         why = "; ".join(dict.fromkeys(h for h in halted if "halted" not in h)) or "no reason given"
         co.end_reason = (
-            f"round {co.rounds_completed + 1}: Flower's SecAgg+ workflow halted ({why}); "
+            f"round {rnd}: Flower's SecAgg+ workflow halted ({why}); "
             f"the job ended after {co.rounds_completed} round(s)"
         )
-        co.events("round_failed", round=co.rounds_completed + 1, reason=co.end_reason)
+        co.events("round_failed", round=rnd, reason=co.end_reason)
     from flwr.compat.common import recorddict_compat as compat
     from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 

@@ -14,6 +14,12 @@ ledger, then reserve the whole job's planned mechanism history (refused: nothing
 **finish** — commit the history of the rounds that ran (the reservation is released when
 none ran). A site killed mid-job leaves its reservation reserved (counted against its budget)
 until ``privtrain budget reconcile`` settles it: never charged less than it spent.
+
+The reservation is leased (:meth:`privtrain.ledger.Ledger.reserve`): Flower starts a process
+per message, so no process of the site lives as long as the job. The offer and every round's
+write-ahead record renew the lease to :func:`lease_seconds` — longer than the server can wait
+before its next message to the site — so ``budget reconcile`` leaves a job that can still
+continue alone, and settles it (charged what it recorded) once it no longer can.
 """
 
 from __future__ import annotations
@@ -35,6 +41,19 @@ from .policy import SitePolicy
 logger = logging.getLogger(__name__)
 
 PRINCIPAL = "federated-client"
+
+
+LEASE_MARGIN = 60.0  # seconds of server work between two exchanges (aggregation, HE sums)
+
+
+def lease_seconds(job: Job) -> float:
+    """How long after a site's last message a job may still send it the next one: the
+    offer's wait (setup timeout), then the exchanges before the site's next train or finish
+    message — with SecAgg+ the rest of the round (train, unmask) and the next round's setup
+    and share-keys stages, otherwise the train exchange and the finish — each waited for at
+    most the reply timeout, plus a margin for the server's own work."""
+    exchanges = 4 if job.aggregation == "secagg+" else 2
+    return job.setup_timeout + exchanges * job.reply_timeout + LEASE_MARGIN
 
 
 class Refused(PrivtrainError):
@@ -164,6 +183,7 @@ class Site:
                     "aggregation": job.aggregation,
                     "planned_noise": plan.noise_multiplier,
                 },
+                lease=lease_seconds(job),
             )
         except (BudgetExceeded, NotFoundError) as e:
             raise Refused(str(e)) from None
@@ -209,10 +229,15 @@ class Site:
             noise_multiplier=noise_multiplier,
         )
 
-    def record(self, run_id: str, history: list[tuple[float, float, int]], rnd: int) -> None:
+    def record(
+        self, run_id: str, history: list[tuple[float, float, int]], rnd: int, job: Job
+    ) -> None:
         """Write-ahead: the ledger learns what this round will execute before it runs, so a
-        site killed mid-round is charged at least what ran (``budget reconcile``)."""
-        self.ledger().record_executed(run_id, history, meta={"federated_round": rnd})
+        site killed mid-round is charged at least what ran (``budget reconcile``); the
+        reservation's lease is renewed in the same write."""
+        self.ledger().record_executed(
+            run_id, history, meta={"federated_round": rnd}, lease=lease_seconds(job)
+        )
 
     def finish(self, run_id: str, history: list[tuple[float, float, int]], job: Job) -> float:
         """Commit the rounds that ran (ε spent), or settle at zero if none ran."""

@@ -56,6 +56,14 @@ PRELOAD = (
     "flwr.compat.common.recorddict_compat",
     "flwr.supernode.cli.flwr_clientapp",
     "flwr.supernode.runtime.run_clientapp",
+    # what flwr-clientapp imports lazily for every message (its HTTP client to the SuperNode:
+    # ~0.1-0.5 s a message on a busy machine), and what training reads its table with
+    "httpx",
+    "httpcore",
+    "h11",
+    "h2.connection",
+    "psutil",
+    "pyarrow.dataset",
     "privtrain.config",
     "privtrain.workspace",
     "privtrain.ledger",

@@ -257,13 +257,21 @@ class Ledger:
         meta: dict[str, Any] | None = None,
         neighbouring: str = "add_remove",
         non_private: bool = False,
+        lease: float | None = None,
     ) -> Reservation:
         """Reserve the planned cost on every dataset, or refuse (BudgetExceeded).
 
         ``non_private``: the history has noise-0 entries (ε = ∞); the run is admitted without
         a budget check — the caller has gated it — and makes the datasets' spend ∞. Without
-        it, a history that composes to ∞ is refused."""
+        it, a history that composes to ∞ is refused.
+
+        ``lease`` (seconds): the run is continued by processes that come and go (a federated
+        job: one ClientApp process per message), not by the reserving process. It stays live
+        until its lease expires — renewed by :meth:`record_executed` — and ``reconcile``
+        settles it only then, whatever became of the reserving process."""
         hist = _norm_history(planned_history)
+        if lease is not None:
+            meta = {**(meta or {}), **_lease_meta(lease)}
         if non_private != any(h[0] == 0.0 for h in hist):
             raise InputError(
                 "a non-private run's history has noise 0 (and only such a run's): "
@@ -504,12 +512,16 @@ class Ledger:
         executed_history: Iterable[Sequence[float]],
         *,
         meta: dict[str, Any] | None = None,
+        lease: float | None = None,
     ) -> None:
         """Write-ahead: record that the reserved run has executed (or is about to execute)
         ``executed_history`` on the rows. Called before the mechanisms run, so a run killed
         at any point is charged at least what it executed (``settle`` / ``reconcile``). Never
-        beyond the reservation (ConflictError) and never less than recorded before."""
+        beyond the reservation (ConflictError) and never less than recorded before.
+        ``lease`` (seconds from now) renews a leased run's lease (see :meth:`reserve`)."""
         hist = _norm_history(executed_history)
+        if lease is not None:
+            meta = {**(meta or {}), **_lease_meta(lease)}
         with self.catalog.session() as s:  # compose outside the write lock (if needed at all)
             run = s.get(Run, run_id)
             if run is not None:
@@ -658,6 +670,7 @@ class Ledger:
         *,
         host: str | None = None,
         recoverable: Callable[[str], bool] | None = None,
+        now: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Settle reservations whose owning process on this host is gone (killed runs).
 
@@ -666,15 +679,38 @@ class Ledger:
         it, or settle it by reconciling without ``recoverable``. Every other orphan is settled:
         ``charged`` what it recorded as executed, or ``released`` if it executed nothing. Runs
         owned by other hosts are listed, not touched: only their host can tell.
+
+        A leased run (a federated job at a site, see :meth:`reserve`) is decided by its lease
+        alone: ``left`` while the lease runs (the job can still continue), settled like an
+        orphan once it expired (``now``: the time to judge by, default the clock). The runs
+        and their leases are read from the verified ledger groups (row MACs and sealed heads):
+        a lease edited outside privtrain is an IntegrityError, not a decision.
         """
         from privtrain.workspace import pid_alive
 
         host = host or socket.gethostname()
+        now = now or datetime.now(UTC)
         out = []
         with self.catalog.session() as s:
-            runs = list(s.scalars(select(Run).where(Run.status == "reserved")))
+            seen: dict[str, Run] = {}
+            for name in budget_names(s):
+                for r in self._runs(s, name, ("reserved",)):
+                    seen[r.id] = r
+            runs = sorted(seen.values(), key=lambda r: (r.created_at, r.id))
         for r in runs:
             owner = f"{r.owner_host}:{r.owner_pid}"
+            until = _lease_until(r)
+            if until is not None:
+                owner = f"lease until {until.isoformat(timespec='seconds')}"
+                if now < until:
+                    out.append({"run_id": r.id, "action": "left", "owner": owner})
+                    continue
+                done = self.settle(
+                    r.id, f"its lease expired at {until.isoformat(timespec='seconds')} (reconciled)"
+                )
+                action = "released" if done["status"] == "released" else "charged"
+                out.append({"run_id": r.id, "action": action, "owner": owner})
+                continue
             if r.owner_host != host or pid_alive(int(r.owner_pid)):
                 out.append({"run_id": r.id, "action": "left", "owner": owner})
             elif recoverable is not None and recoverable(r.id):
@@ -765,6 +801,25 @@ def _dominated(a: History, b: History) -> bool:
     for sigma, q, n in a:
         steps[(sigma, q)] = steps.get((sigma, q), 0) - n
     return all(v >= 0 for v in steps.values())
+
+
+def _lease_meta(seconds: float) -> dict[str, str]:
+    if not (0 < seconds < 366 * 86400):
+        raise InputError(f"a lease must be between 0 s and a year, got {seconds!r}")
+    until = datetime.now(UTC).timestamp() + float(seconds)
+    return {"lease_until": datetime.fromtimestamp(until, UTC).isoformat()}
+
+
+def _lease_until(r: Run) -> datetime | None:
+    """The lease of a leased run (authenticated with the row), or None."""
+    text = (r.meta_json or {}).get("lease_until")
+    if text is None:
+        return None
+    try:
+        until = datetime.fromisoformat(str(text))
+    except ValueError:
+        raise ConflictError(f"run {r.id}: its lease {text!r} is not a time") from None
+    return until if until.tzinfo else until.replace(tzinfo=UTC)
 
 
 def _executed(r: Run) -> History:

@@ -113,3 +113,29 @@ def test_killed_run_is_charged_on_reconcile_and_resume_extends(catalog_url: str)
     st = led.status("patients")
     assert st.reserved_runs == 0 and st.committed_runs == 1
     assert st.epsilon_spent == pytest.approx(compose([(1.1, 0.01, 200)], 1e-5, "rdp"), rel=1e-9)
+
+
+def test_leased_run_is_left_while_its_lease_runs_then_charged(catalog_url: str) -> None:
+    """A federated job's reservation is made and renewed by processes that exit at once (one
+    ClientApp process per message): reconcile decides it by its lease, not by that process."""
+    from datetime import UTC, datetime, timedelta
+
+    led = _ledger(catalog_url)
+    res = led.reserve([D], PLAN, delta=1e-5, kind="federated", lease=600)
+    with led.catalog.write_transaction() as s:
+        s.get(Run, res.run_id).owner_pid = _dead_pid()  # the ClientApp that answered the offer
+    led.record_executed(res.run_id, [(1.1, 0.01, 100)], lease=600)  # round 1, write-ahead
+    assert [o["action"] for o in led.reconcile()] == ["left"]
+    led.record_executed(res.run_id, [(1.1, 0.01, 200)], lease=600)  # round 2 still runs
+    run = {r["run_id"]: r for r in led.history("patients")}[res.run_id]
+    assert run["status"] == "reserved"
+    until = datetime.fromisoformat(run["meta"]["lease_until"])
+    assert timedelta(seconds=590) < until - datetime.now(UTC) <= timedelta(seconds=600)
+    assert [o["action"] for o in led.reconcile(now=until - timedelta(seconds=1))] == ["left"]
+    out = led.reconcile(now=until + timedelta(seconds=1))  # the job can no longer continue
+    assert [(o["run_id"], o["action"]) for o in out] == [(res.run_id, "charged")]
+    run = {r["run_id"]: r for r in led.history("patients")}[res.run_id]
+    assert run["status"] == "committed" and run["history"] == [[1.1, 0.01, 200]]
+    assert "lease expired" in run["failed"]
+    with pytest.raises(InputError, match="lease"):
+        led.reserve([D], PLAN, delta=1e-5, lease=-1)

@@ -118,7 +118,12 @@ def _decimal(x: Any) -> dict[str, Any] | None:
     return {"__extn": {"fn": "decimal", "arg": f"{d:.4f}"}}
 
 
-_DEFAULT_POLICY_DIR = Path(__file__).resolve().parent.parent.parent / "policies"
+def _default_policy_dir() -> Path:
+    from privtrain._shipped import policies_dir
+
+    return policies_dir()
+
+
 _DIR_CACHE: dict[tuple[str | None, str | None], Path] = {}
 
 
@@ -135,7 +140,7 @@ def policy_dir(ws: Workspace | None = None) -> Path:
     elif ws is not None and (ws.settings.home / "policies" / POLICY_FILE).is_file():
         d = ws.settings.home / "policies"
     else:
-        d = _DEFAULT_POLICY_DIR
+        d = _default_policy_dir()
     _DIR_CACHE[(env, home)] = d
     return d
 

@@ -99,6 +99,8 @@ def clinical_value(text: str, start: int, end: int) -> bool:
     s = text[start:end].strip()
     if re.match(_VITAL_LABEL, s, re.IGNORECASE):
         return True  # "BP 110/90"
+    if re.search(r"\b" + _VITAL_LABEL, s, re.IGNORECASE) and _BP.search(s):
+        return True  # "Today BP 150/90"
     if _BP.fullmatch(s):
         a, b = (int(x) for x in s.split("/"))
         if a > 31 or b > 31 or a > 12 and b > 12:
@@ -116,7 +118,11 @@ _EPONYM_HEAD = (
     r"criteria|triad|man(?:eu|oeu)vre|maneuver|virus|an(?:a)?emia|ataxia|dystrophy|chorea|"
     r"hernia|aneurysm|neuralgia|disorder|classification|score|node|nodes|test|procedure|"
     r"operation|deformity|murmur|fever|tremor|neuropathy|dementia|arteritis|myopathy|"
-    r"leukemia|leukaemia|carcinoma|melanoma|nodule|nodules|gangrene|pouch|block)"
+    r"leukemia|leukaemia|carcinoma|melanoma|nodule|nodules|gangrene|pouch|block|monitor|"
+    r"catheter|point|position|tube|drain|bypass|shunt|fundoplication|splint|stockings?|"
+    r"technique|incision|method|forceps|needle|mask|frame|pattern|tear|foot|contracture|"
+    r"phenomenon|formula|equation|classification|staging|index|ratio|lens|valve|stent|"
+    r"device|pump|line|clamp|retractor|approach|repair|osteotomy|nail)"
 )
 _EPONYM_AFTER = re.compile(
     rf"^(?:['’]s?|s['’])?(?:[ \t\-]+[A-Z][\w\-]*(?:['’]s?)?){{0,2}}?[ \t\-]+(?i:{_EPONYM_HEAD})\b"
@@ -133,19 +139,54 @@ def eponym(text: str, start: int, end: int) -> bool:
     return bool(_EPONYM_AFTER.match(text[end : end + 60]))
 
 
+# hand-written: lab and vital-sign abbreviations the NER model takes for names or groups
+# ("Hgb 9.1", "EF 35%", "CHA2DS2-VASc 5")
+_LAB_WORDS = frozenset(
+    """hgb hb hct wbc rbc plt ef bnp tsh psa ldl hdl inr ptt pt bun cr creat na k cl co2 alt
+    ast alp ggt crp esr a1c hba1c qtc qrs gcs bmi spo2 fio2 peep map cvp egfr lactate ck mcv
+    ferritin troponin trop lvef fev1 fvc dlco vasc cha2ds2 hasbled nihss mmse moca ecog""".split()
+)
+# words of identifier labels the NER model takes for names ("Addr", "NMC PIN", "Reg")
+_LABEL_WORDS = frozenset(
+    """addr address reg registration license licence lic state kennzeichen pin nmc gmc dea
+    npi mrn no number plate vin serial sn udi imei mac id cert certificate board tel telephone
+    phone fax mobile cell email dear fingerprint biometric postcode zip med rec""".split()
+)
+_NUMBER_AFTER = re.compile(r"[ \t:=]*[<>~]?\d")
+_ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?")
+
+
 def keep_clinical(entity: str, recognizer: str, text: str, start: int, end: int) -> bool:
     """False when a detected span should go: a guessed name/place that is a medical term, a
-    guessed single-word name that is a stop word ("Will", "May"), or a date guess that is a
-    clinical value."""
+    guessed single-word name that is a stop word ("Will", "May"), a lab abbreviation before
+    its value ("Hgb 9.1") or an identifier label ("Addr"), an ICD-10 code taken for a
+    driving licence ("I48.91"), or a date guess that is a clinical value or an acronym."""
     if entity == "DATE_TIME" and recognizer in (
         "SpacyRecognizer",
         "DateRecognizer",
         "MonthDateRecognizer",
     ):
+        span = text[start:end].strip()
+        if span.isalpha() and span.isupper() and len(span) <= 6:
+            return False  # "IMEI", "MRN": an acronym, not a date
         return not clinical_value(text, start, end)
+    if entity == "US_DRIVER_LICENSE":
+        m = _ICD10.match(text, start)
+        if m and m.end() >= end and (m.end() == len(text) or not text[m.end()].isalnum()):
+            return False
     if entity in ("PERSON", "LOCATION", "NRP") and recognizer in GUESSERS:
         span = text[start:end]
         if " " not in span.strip() and span.strip().lower() in STOP_WORDS:
+            return False
+        words = [w.lower() for w in re.findall(r"[^\W_]+", span)]
+        last = words[-1] if words else ""
+        if (last in _LAB_WORDS or any(c.isdigit() for c in last)) and _NUMBER_AFTER.match(
+            text, end
+        ):
+            return False  # "Hgb 9.1", "Repeat EF 35%", "CHA2DS2-VASc 5"
+        if start > 0 and text[start - 1] == "/" and len(span) <= 3:
+            return False  # "mg/dL"
+        if words and all(w in _LABEL_WORDS or w in STOP_WORDS for w in words):
             return False
         if eponym(text, start, end):
             return False

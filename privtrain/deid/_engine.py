@@ -50,6 +50,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 from privtrain.deid import _offline  # noqa: F401  (imported by the package first, too)
 from privtrain.deid._clinical import extend_name_left, keep_clinical
+from privtrain.deid._context_spans import AddressContextRecognizer, TableCellRecognizer
 from privtrain.deid._hipaa import (
     HIPAA_ENTITIES,
     ContextIdRecognizer,
@@ -506,6 +507,8 @@ class DeidEngine:
             registry.add_recognizer(PartialDateRecognizer())
             registry.add_recognizer(OldAgeRecognizer())
             registry.add_recognizer(PlaceRecognizer())
+            registry.add_recognizer(AddressContextRecognizer())
+            registry.add_recognizer(TableCellRecognizer())
         if "scripts" in self.extras:
             registry.add_recognizer(ScriptNameRecognizer())
         if "names" in self.extras:

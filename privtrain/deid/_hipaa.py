@@ -119,13 +119,16 @@ def safe_harbor_class(entity: str | None) -> SafeHarborClass | None:
 # then up to five more space- or dash-separated groups that hold digits ("943 476 5919",
 # "1 85 05 78 006 084 36", "CSN 258 546 3880"), or one short letter group for plates and
 # ids ("2658 MAW", "NV 17 88 01 C")
-_GROUP = r"(?:\d{1,8}|[A-Z]{0,3}\d[A-Z0-9]{0,7})(?![\w-])"
+_GROUP = r"(?:\d{1,8}|[A-Z]{0,3}\d[A-Z0-9]{0,11})(?![\w-])"
 _CODE = (
-    r"(?P<code>(?=[^\s]*\d|[A-Z0-9\-]{1,4}(?:[ \t][A-Z]{1,3})?[ \t][A-Z0-9]*\d)"
+    r"(?P<code>(?=[^\s]*\d|(?-i:[A-Z0-9\-]{1,6}(?:[ \t][A-Z]{1,3})?[ \t][A-Z0-9]*\d))"
     r"[^\W_](?:[\w\-./]{0,30}[^\W_])?"
-    rf"(?:[ \t](?:{_GROUP}|[A-Z]{{1,3}}(?![\w-]))){{0,6}})"
+    rf"(?:[ \t](?:{_GROUP}|(?-i:[A-Z]{{1,3}})(?![\w-]))){{0,6}})"
 )
-_GLUE = r"[ \t]*(?:(?:number|num|no\.?|nr\.?|n[°º]\.?|#|id|code|is|was|:|-|=|of)[ \t]*){0,3}"
+_GLUE = (
+    r"[ \t]*(?:(?:number|num|no\.?|nr\.?|n[°º]\.?|#|id|code|is|was|:|-|=|of|\([A-Za-z]{2,8}\))"
+    r"[ \t]*){0,3}"
+)
 _KEYWORDS: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": (
         r"mrn|medical[ \t]+record(?:[ \t]+number)?|med[ \t]*rec|chart(?:[ \t]+number)?|"
@@ -134,7 +137,14 @@ _KEYWORDS: dict[str, str] = {
         r"encounter|admission[ \t]+(?:id|number)|case[ \t]+number|nhs[ \t]+(?:number|no)|"
         r"ehr[ \t]+id|emr|ehr|(?-i:MR)(?=[ \t]*(?:#|no\b|No\b|number\b))|(?-i:PID|CHI|URN|UR|FIN|"
         r"CSN|HAR)|unit[ \t]+(?:number|no)|visit[ \t]+(?:number|no|id)|"
-        r"hospital[ \t]+registration|clinic[ \t]+number|register[ \t]+number"
+        r"hospital[ \t]+registration|clinic[ \t]+number|register[ \t]+number|"
+        r"specimen(?:[ \t]+(?:id|number|no))?|sample[ \t]+(?:id|number|no)|"
+        r"case(?:[ \t]+(?:no|id|#))|pt\.?[ \t]*#|record(?=[ \t]*[:#])|patient[ \t]*#|"
+        r"visit[ \t]+#|fallnummer|fall-nr|patienten-?id|patientennummer|kh-nr|aufnahmenummer|"
+        r"(?:n[°º]|num[ée]ro)[ \t]+(?:de[ \t]+)?dossier|dossier[ \t]+(?:n[°º]|no|m[ée]dical)|"
+        r"(?-i:IPP|NIP|NHC)|historia[ \t]+cl[ií]nica|n[°º][ \t]+historia|cartella[ \t]+clinica|"
+        r"prontu[aá]rio|pati[eë]ntnummer|journalnummer|mrd|med[ \t]+rec[ \t]+no|"
+        r"medical[ \t]+rec(?:ord)?[ \t]+no|med\.?[ \t]*rec\.?|unit[ \t]*#|ur[ \t]+(?:no|number)"
     ),
     "HEALTH_PLAN_ID": (
         r"member(?:[ \t]+(?:id|number|no))?|subscriber(?:[ \t]+(?:id|number|no))?|"
@@ -156,19 +166,36 @@ _KEYWORDS: dict[str, str] = {
         r"driving[ \t]+licen[cs]e|"
         r"dl|lic\.?|certificate(?:[ \t]+of[ \t]+[a-z]+)?|cert\.?|certification|dea|npi|"
         r"registration(?:[ \t]+number)?|permit|passport|(?-i:GMC|NMC[ \t]+PIN|NMC|PIN)|upin|"
-        r"führerschein|permis(?:[ \t]+de[ \t]+conduire)?|carnet|patente"
+        r"führerschein|permis(?:[ \t]+de[ \t]+conduire)?|carnet|patente|"
+        r"clia(?:[ \t]+(?:id|number|no))?|cap[ \t]+(?:accreditation|number|no)|"
+        r"(?:medicare|medicaid)[ \t]+provider(?:[ \t]+(?:id|number|no))?|provider[ \t]+"
+        r"(?:id|number|no)|ptan|ein|tax[ \t]+id(?:[ \t]*\(ein\))?|rpps|adeli|colegiado|"
+        r"(?:n[°º]|n[uú]mero)[ \t]+(?:de[ \t]+)?colegiad[oa]|iscrizione(?:[ \t]+albo)?|albo|"
+        r"big-?(?:nummer|register)|lanr|bsnr|approbation(?:surkunde)?|ahpra(?:[ \t]+reg\.?)?|"
+        r"board[ \t]+(?:certification|cert\.?|certified)|accreditation|credential(?:[ \t]+id)?|"
+        r"registration[ \t]+(?:no|#)|reg\.?[ \t]+no|lic#|licence#|license#|"
+        r"(?:abim|abfm|abp|abs|abem|abpn|abr|abog|abpm|abms|aobim|ecfmg|usmle|nbme|fsmb|"
+        r"acls|bls|pals|atls|nrp|cna|emt|nremt)(?:[ \t]+(?:card|cert(?:ificate)?|id|number))?"
     ),
     "VEHICLE_ID": (
         r"licen[cs]e[ \t]+plate|number[ \t]+plate|plate|registration[ \t]+plate|tag|"
         r"vin|vehicle(?:[ \t]+(?:id|identification[ \t]+number))?|chassis|(?:car[ \t]+)?reg\.?|"
-        r"registration|kennzeichen|matr[ií]cula|targa|immatriculation|plaque|kenteken"
+        r"registration|kennzeichen|matr[ií]cula|targa|immatriculation|plaque|kenteken|"
+        r"registreringsnummer|reg\.?[ \t]*nr|rekisterinumero|rendszám|spz|rego|placa|"
+        r"nummernschild|autokennzeichen|tablica(?:[ \t]+rejestracyjna)?|numberplate|"
+        r"licen[cs]e[ \t]+tag|fahrzeug-ident\.?-nr|fin-nr|vin[ \t]+no|motorcycle|trailer"
     ),
     "DEVICE_ID": (
         r"serial(?:[ \t]+(?:id|number|no))?|s/n|sn|device(?:[ \t]+(?:id|identifier|serial))?|"
         r"udi(?:-di)?|gudid|implant(?:[ \t]+(?:id|serial))?|pacemaker(?:[ \t]+serial)?|imei|"
         r"meid|mac(?:[ \t]+address)?|lot(?:[ \t]+number)?|transmitter(?:[ \t]+(?:id|serial))?|"
         r"sensor(?:[ \t]+(?:id|serial))?|pump(?:[ \t]+(?:id|serial))?|model[ \t]+(?:no|number)|"
-        r"catalog(?:ue)?[ \t]+(?:no|number)|ref|asset[ \t]+tag"
+        r"catalog(?:ue)?[ \t]+(?:no|number)|ref|asset[ \t]+tag|ser\.?[ \t]*(?:no|#)|serial#|"
+        r"seriennummer|serien-?nr|n[°º][ \t]+de[ \t]+s[ée]rie|num[ée]ro[ \t]+de[ \t]+s[ée]rie|"
+        r"n[uú]mero[ \t]+de[ \t]+serie|numero[ \t]+di[ \t]+serie|serienummer|sarjanumero|"
+        r"numer[ \t]+seryjny|hibc(?:[ \t]+label)?|barcode|udi[ \t]+\(hibcc\)|"
+        r"(?:insulin[ \t]+)?pump[ \t]+sn|transmitter|cgm|lvad|icd[ \t]+serial|generator[ \t]+"
+        r"serial|lead[ \t]+serial|hearing[ \t]+aid(?:[ \t]+serial)?|cochlear[ \t]+implant"
     ),
     "BIOMETRIC_ID": (
         r"fingerprint(?:[ \t]+(?:id|template|hash))?|biometric(?:[ \t]+(?:id|template|hash))?|"
@@ -192,7 +219,7 @@ _KEYWORDS: dict[str, str] = {
     ),
 }
 _KEYWORD_RES = [
-    (entity, re.compile(rf"(?i)\b(?:{kw})(?!\w)\.?{_GLUE}{_CODE}(?![\w-])"))
+    (entity, re.compile(rf"(?i)\b(?:{kw})(?:(?<=#)|(?!\w))\.?{_GLUE}{_CODE}(?![\w-])"))
     for entity, kw in _KEYWORDS.items()
 ]
 _PHONEISH = re.compile(r"[+(]?\d[\d \-().]{6,}\d")
@@ -218,6 +245,11 @@ class ContextIdRecognizer(_LocalRecognizer):
             for m in rx.finditer(text):
                 s, e = m.span("code")
                 code = m.group("code")
+                # a second keyword is not part of the code ("vehicle reg AU 30455")
+                lead = re.match(r"[^\W\d_]+[ \t]+", code)
+                if lead and lead.group().strip().islower() and len(code) > lead.end():
+                    s += lead.end()
+                    code = code[lead.end() :]
                 if sum(c.isalnum() for c in code) < 4 or not any(c.isdigit() for c in code):
                     continue
                 if " " in code and entity not in ("VEHICLE_ID", "ID", "HEALTH_PLAN_ID"):
@@ -274,7 +306,10 @@ _MBI = re.compile(
 # a Medicare HICN: an SSN and a beneficiary identification code ("123-45-6789A", "...6789B1")
 _HICN = re.compile(r"(?<![\w-])\d{3}-?\d{2}-?\d{4}[A-Z]\d?(?![\w-])")
 _UDI = re.compile(r"\(01\)\d{14}(?:\((?:10|11|17|21|240)\)[A-Za-z0-9\-]{1,20})*")
-_HIBCC = re.compile(r"(?<![\w+])\+[A-Z]\d{3}[A-Z0-9]{4,18}(?:/[A-Z0-9$]{2,20})?(?!\w)")
+_HIBCC = re.compile(
+    r"(?<![\w+])\+(?:[A-Z]\d{3}[A-Z0-9]{4,18}(?:/[A-Z0-9$+]{2,40})?"
+    r"|[A-Z][A-Z0-9]{3}[A-Z0-9]{2,19}/[A-Z0-9$+]{2,40})(?![\w$+])"
+)
 
 
 class StructuredIdRecognizer(_LocalRecognizer):
@@ -402,6 +437,30 @@ _PLACE_RES = (
     re.compile(
         rf"(?P<place>{_PLACE}[ \t]+(?:County|Parish|Borough|Township)|County[ \t]+{_PLACE_WORD})"
     ),
+    # "transferred from Wörgl", "returned from Eger", "visiting from Port Kristin"
+    re.compile(
+        r"(?i:\b(?:transferred|transfer|returned|returning|visiting|arrived|came|flew|drove|"
+        r"travel(?:l?ed)?|trip|referred|evacuated|emigrated|immigrated|commutes?)"
+        r"(?:[ \t]+(?:in|back|here|over))?[ \t]+(?:from|to|in)(?:[ \t]+the)?)[ \t]+"
+        rf"(?P<place>{_PLACE})"
+    ),
+    # administrative units named before the place: "Landkreis Kusel", "comté de Gers",
+    # "condado de Orange", "city of Lakewood", "provincia di Rimini"
+    re.compile(
+        r"(?i:\b(?:landkreis|kreis|bezirk|gemeinde|stadt|comté[ \t]+de|commune[ \t]+de|"
+        r"département[ \t]+de|condado[ \t]+de|municipio[ \t]+de|município[ \t]+de|"
+        r"provincia[ \t]+di|comune[ \t]+di|gemeente|powiat|okres|kommune|county[ \t]+of|"
+        r"city[ \t]+of|town[ \t]+of|village[ \t]+of|township[ \t]+of|borough[ \t]+of|"
+        r"district[ \t]+of|parish[ \t]+of))[ \t]+"
+        rf"(?P<place>{_PLACE})"
+    ),
+    # "Michaelborough General Hospital", "Wörgl Community Hospital": the place a facility
+    # is named after
+    re.compile(
+        rf"(?P<place>{_PLACE})[ \t]+(?:General|Community|Memorial|Regional|District|County|"
+        r"Municipal|University|City|Cottage|Royal|Central)[ \t]+(?:Hospital|Medical[ \t]+"
+        r"Cent(?:er|re)|Clinic|Infirmary|Health[ \t]+(?:Cent(?:er|re)|System))\b"
+    ),
 )
 _NOT_PLACE = frozenset(
     """the a an this that his her their our my patient pt dr mr mrs ms home hospital clinic
@@ -503,19 +562,62 @@ _OLD_WORDS = (
     rf"|(?:twenty|thirty|forty)(?:[- \t]{_UNITS_WORD})?|{_UNITS_WORD}))?)"
 )
 _OLD = rf"(?P<age>9\d|1[0-4]\d|{_OLD_WORDS})"
+_OLD_NUM = r"(?P<age>9\d|1[0-4]\d)"
+# what follows an age and belongs to it: "-year-old", " y.o.", "yo", " years of age", "yom",
+# and the same in other languages ("Jahre", "-jährige", "ans", "años", "anni", "jaar", "år")
+_AGE_UNIT = (
+    r"(?i:[ \t]*-?[ \t]*(?:years?[ \t-]+of[ \t-]+age|yrs?[ \t-]+of[ \t-]+age|"
+    r"(?:years?|yrs?|yr\.|y)[ \t-]*old|years?|yrs?\.?|year-old|yr-old|y[ \t]*/[ \t]*o|"
+    r"y\.[ \t]?o\.?(?:[ \t]?[mf]\.?)?|y-o|yo[mf]?|y(?=[ \t]*[,;)/]|[ \t]+[MF]\b|$)|"
+    r"jahre?(?:[ \t]+alt)?|-?j[äa]hrige?[rn]?|ans|a[ñn]os|anni|jaar|[åa]r|anos|lat|-?letni[a]?|"
+    r"лет|года|ετών|yaşında|éves|vuotias|-?årig|"
+    r"th[ \t]+birthday|st[ \t]+birthday|nd[ \t]+birthday|rd[ \t]+birthday)"
+    r"(?![^\W\d_]))"
+)
+_AGE_KEYWORD = (
+    r"(?i:\b(?:aged?|age[ \t]+is|age[ \t]+at[ \t]+[a-z]+|age[ \t]+of|(?:at[ \t]+)?the[ \t]+age"
+    r"[ \t]+of|age[ \t]*\((?:years?|yrs?|y)\)|ages?|alter|edad|[âa]ge|et[àa]|leeftijd|[åa]lder|"
+    r"alder|idade|wiek|возраст|ikä|yaş|âgée?[ \t]+de|im[ \t]+alter[ \t]+von|de[ \t]+edad)"
+    r"(?![^\W\d_]))[ \t]*[:|=\-]?[ \t]*"
+)
+_AGE_SUBJECT = (
+    r"(?i:\b(?:pt|patient|she|he|who|mother|father|mom|mum|dad|grandmother|grandfather|"
+    r"grandma|grandpa|husband|wife|spouse|resident|decedent|widow|widower)[ \t]+"
+    r"(?:is|was|turned|turns|will[ \t]+be|would[ \t]+have[ \t]+been|has[ \t]+turned|"
+    r"just[ \t]+turned|is[ \t]+now|now)(?:[ \t]+now)?[ \t]+)"
+)
+# not an age: a number with a unit or a decimal part ("is 96%", "was 94 kg", "is 98.6")
+_NOT_AGE_AFTER = (
+    r"(?![ \t]*(?:%|percent|mg|mcg|kg|lbs?|bpm|mm|cm|ml|units?|°|/|[.,]\d|\d|x\b|"
+    r"(?i:on[ \t]+(?:ra|room)|f\b|c\b)))"
+)
+_TEMP_BEFORE = re.compile(r"(?i)(?:\bt|temp|tmax|temperature|°)[ \t:=]*$")
 _OLD_AGE_RES = (
+    # "94-year-old", "94 y.o.", "ninety-three years old", "94 Jahre", "100th birthday"
+    re.compile(rf"\b{_OLD}{_AGE_UNIT}"),
+    # "aged 94", "Age: 94", "Age (years): 94", "Edad: 99", "Âge : 91", "at the age of 96"
+    re.compile(rf"{_AGE_KEYWORD}{_OLD}(?:{_AGE_UNIT})?(?![\w.,]\d)"),
+    # "94M", "94 F", "94/M", "94yoF" (not a temperature "T 99 F")
     re.compile(
-        rf"\b{_OLD}[ \t]*-?[ \t]*(?i:y/?o\b|y\.o\.|yo\b|yrs?\b|years?\b|year-old|-year-old|"
-        r"yr-old|-yr-old|years?-old)"
+        rf"(?<![.\d])\b{_OLD_NUM}"
+        r"(?:[ \t]*(?i:yo|y\.o\.?|y))?[ \t]*/?[ \t]*(?:[MF])(?![\w])"
     ),
-    re.compile(rf"(?i:\b(?:aged?|age:|age[ \t]+is|years[ \t]+of[ \t]+age))[ \t]*:?[ \t]*{_OLD}\b"),
-    re.compile(r"\b(?P<age>9\d|1[0-4]\d)(?=[ \t]*(?:[MF]|y)\b)"),
+    # "M/94", "F, 94", "(105, M)", "(93 y, F)"
+    re.compile(rf"\b[MF][ \t]*[/,][ \t]*{_OLD_NUM}\b(?![.,]\d)"),
+    re.compile(
+        rf"\({_OLD_NUM}(?:[ \t]*(?i:y|yrs?|y\.o\.|yo))?[ \t]*[,/;][ \t]*(?i:[mf]|male|female|"
+        r"man|woman)\b"
+    ),
+    # "Pt is 96.", "mother is 93", "she turned 100 last week"
+    re.compile(rf"{_AGE_SUBJECT}{_OLD}{_NOT_AGE_AFTER}(?:{_AGE_UNIT})?"),
 )
 
 
 class OldAgeRecognizer(_LocalRecognizer):
     """Ages over 89 (entity ``AGE``): Safe Harbor folds them into one "90 or older" class.
-    Younger ages are not identifiers under Safe Harbor and are left alone."""
+    The span is the age with its unit ("94-year-old", "94 yo", "94 Jahre"), so a transform
+    replaces the age and keeps the unit; younger ages are not identifiers under Safe Harbor
+    and are left alone."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["AGE"], name="OldAgeRecognizer",
@@ -527,7 +629,14 @@ class OldAgeRecognizer(_LocalRecognizer):
         out = []
         for rx in _OLD_AGE_RES:
             for m in rx.finditer(text):
-                out.append(_result("AGE", m.start("age"), m.end("age"), 0.85, self))
+                s, e = m.start("age"), m.end()
+                if rx is _OLD_AGE_RES[2] and _TEMP_BEFORE.search(text, max(0, s - 12), s):
+                    continue
+                while e > s and text[e - 1] in " \t-,;/(":
+                    e -= 1
+                if text[s:e].count("(") != text[s:e].count(")"):
+                    e = m.end("age")
+                out.append(_result("AGE", s, e, 0.85, self))
         return out
 
 

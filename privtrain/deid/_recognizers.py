@@ -568,7 +568,8 @@ _TITLES = (
     r"Rev|Sister|Brother|med|M(?=\.))"
 )
 _LABELS = (
-    r"(?:patient(?:[ \t]+name)?|pt|name|full[ \t]+name|contact|emergency[ \t]+contact|"
+    r"(?:patient(?:[ \t]+name)?|pt|name|full[ \t]+name|contact|seen(?=[ \t]*:)|"
+    r"emergency[ \t]+contact|"
     r"next[ \t]+of[ \t]+kin|nok|referred[ \t]+by|referring(?:[ \t]+physician)?|attending|"
     r"provider|physician|clinician|signed(?:[ \t]+by)?|(?:electronically[ \t]+)?signed"
     r"(?:[ \t]+electronically)?[ \t]+by|dictated[ \t]+by|verified[ \t]+by|authenticated[ \t]+by|"
@@ -610,11 +611,13 @@ _TITLE_RE = re.compile(rf"\b(?:{_TITLES}\.?[ \t]+)+{_ANY_NAME}")
 _LOWER_TOKEN = rf"[{_LO}][{_LO}'’]+(?:-[{_LO}][{_LO}'’]+)?"
 _LOWER_CUE = re.compile(
     rf"\b(?i:pt|patient|patient[ \t]+name|name|{_KIN}|seen[ \t]+with|interpreter[ \t]+for|"
-    r"contact|caller|employee|client|customer|resident|tenant)[ \t]*[:,]?[ \t]+"
+    r"contact|caller|employee|client|customer|resident|tenant|per|d/w|discussed[ \t]+with|"
+    r"spoke[ \t]+(?:with|to)|seen[ \t]+w/|family|cc|message[ \t]+(?:left[ \t]+)?for|"
+    r"called|caregiver|visitor|family[ \t]+member|signed|attending)[ \t]*[:,]?[ \t]+"
     rf"(?P<name>{_LOWER_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_LOWER_TOKEN}){{1,2}})"
     r"(?![\w])"
 )
-_LABEL_RE = re.compile(rf"\b(?i:{_LABELS})(?:[ \t]*[:\-–,][ \t]*|[ \t]+){_ANY_NAME}")
+_LABEL_RE = re.compile(rf"\b(?i:{_LABELS})\.?(?:[ \t]*[:\-–,][ \t]*|[ \t]+){_ANY_NAME}")
 _GREETING_RE = re.compile(
     rf"(?:^|(?<=[\n.!?;:]))[ \t]*(?i:{_GREETINGS})[ \t]*,?[ \t]+{_ANY_NAME}", re.MULTILINE
 )

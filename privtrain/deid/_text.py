@@ -13,7 +13,7 @@ from privtrain.deid._policy import DeidPolicy, Transform
 from privtrain.deid._transforms import (
     PseudonymKey,
     date_offset_days,
-    generalize_age,
+    generalize_age_phrase,
     generalize_date,
     generalize_zip,
     mask,
@@ -69,7 +69,7 @@ class TextScrubber:
             if entity == "AGE":
 
                 def fn(v: str) -> str:
-                    return generalize_age(v, t.band, t.top) or fallback
+                    return generalize_age_phrase(v, t.band, t.top) or fallback
 
             elif entity == "ZIP":
 

@@ -267,6 +267,62 @@ def generalize_age(value: Any, band: int, top: int | None) -> str | None:
     return f"{lo}-{lo + band - 1}"
 
 
+_AGE_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split()
+    )
+} | {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+     "eighty": 80, "ninety": 90}  # fmt: skip
+_AGE_WORDS_RE = re.compile(
+    r"(?i)\b(?:(?:a|one)[- \t]hundred(?:(?:[- \t]and)?[- \t][a-z]+(?:[- \t][a-z]+)?)?|"
+    r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- \t][a-z]+)?)\b"
+)
+
+
+def _words_to_age(words: str) -> tuple[int, int] | None:
+    """(age, characters used) of a number written in words at the start of ``words``."""
+    total, used = 0, 0
+    for m in re.finditer(r"[a-z]+", words.lower()):
+        w = m.group()
+        if w == "hundred":
+            total = max(total, 1) * 100
+        elif w in ("a", "one") and re.match(r"[- \t]hundred", words[m.end() :].lower()):
+            total += 1 if w == "one" else 0
+        elif w in _AGE_NUMBER_WORDS:
+            total += _AGE_NUMBER_WORDS[w]
+        elif w == "and" and total:
+            continue
+        else:
+            break
+        used = m.end()
+    return (total, used) if used else None
+
+
+def generalize_age_phrase(value: Any, band: int, top: int | None) -> str | None:
+    """An age phrase with its age generalized and the rest kept: "94-year-old" ->
+    "90+-year-old", "94 yo" -> "90+ yo", "ninety-four years old" -> "90+ years old"."""
+    plain = generalize_age(value, band, top)
+    if plain is not None:
+        return plain
+    s = str(value)
+    m = re.search(r"\d{1,3}", s)
+    if m:
+        out = generalize_age(m.group(), band, top)
+        rest = re.sub(r"^(?:st|nd|rd|th)\b", "", s[m.end() :])
+        return None if out is None else s[: m.start()] + out + rest
+    w = _AGE_WORDS_RE.search(s)
+    if not w:
+        return None
+    parsed = _words_to_age(s[w.start() :])
+    if parsed is None:
+        return None
+    age, used = parsed
+    out = generalize_age(age, band, top)
+    return None if out is None else s[: w.start()] + out + s[w.start() + used :]
+
+
 _UK_POSTCODE = re.compile(r"([A-Z]{1,2}\d[A-Z\d]?)\s*\d[A-Z]{2}")
 
 
