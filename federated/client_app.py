@@ -113,9 +113,7 @@ def offer(msg: Message, ctx: Context) -> Message:
             return _offer_reply(msg, site, st)
         features = _features(str(cfg["features"]))
         if job.aggregation == "he":
-            from . import he
-
-            he.load_secret_from_home(site.workspace(), job.federation)  # refuse early
+            site.he_context(job.federation)  # refuse early
         plan = site.offer(job, job_id, features)
         st = {"job_id": job_id, **plan, "history": [], "rounds": []}
         _save_state(ctx, st)
@@ -208,7 +206,7 @@ def _decrypt_aggregate(
 ) -> dict[str, np.ndarray]:
     from . import he
 
-    ctx = he.load_secret_from_home(site.workspace(), job.federation)
+    ctx = site.he_context(job.federation)
     chunks = [v.numpy().tobytes() for v in rec.values()]
     length = sum(int(np.prod(t.shape)) for t in template.values()) + 1
     return he.unpack(he.decrypt(ctx, chunks, length), template)
@@ -233,8 +231,7 @@ def _train_reply(
     if job.aggregation == "he":
         from . import he
 
-        pub = he.load_secret_from_home(site.workspace(), job.federation)
-        chunks = he.encrypt(pub, he.pack(weights, w))
+        chunks = he.encrypt(site.he_context(job.federation), he.pack(weights, w))
         arr = ArrayRecord(
             {f"c{i:05d}": Array(np.frombuffer(c, dtype=np.uint8)) for i, c in enumerate(chunks)}
         )

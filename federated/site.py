@@ -99,6 +99,7 @@ class Site:
     def __init__(self, cfg: SiteConfig):
         self.cfg = cfg
         self._ws: Any = None
+        self._he: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
@@ -118,6 +119,15 @@ class Site:
                 )
             self._ws = Workspace.open(settings, settings.passphrase.get_secret_value())
         return self._ws
+
+    def he_context(self, federation: str) -> Any:
+        """The federation's secret CKKS context from this site's home, loaded once per Site
+        (a train message decrypts the aggregate and encrypts its update with it)."""
+        if federation not in self._he:
+            from . import he
+
+            self._he[federation] = he.load_secret_from_home(self.workspace(), federation)
+        return self._he[federation]
 
     def ledger(self) -> Any:
         from privtrain.ledger import Ledger
