@@ -1,11 +1,14 @@
 """Federated rounds: HE and SecAgg+ against plaintext FedAvg, side by side.
 
-Part ``crypto`` (in one process, no Flower): one round of 3 sites at ~120k and ~1M parameters —
-each site runs k local DP-SGD steps (``privtrain.dp._local``) from the same global weights;
-plaintext FedAvg averages the updates, HE encrypts each site's packed weighted update (CKKS),
-adds the ciphertexts under the public context and decrypts the sum at a site. Prints the
-round wall-time ratio HE / plaintext, the bytes a site sends as a multiple of its fp32
-update, and the aggregate's error against plaintext.
+Part ``crypto`` (in one process, no Flower processes): one round of 3 sites at ~120k and ~1M
+parameters — each site runs k local DP-SGD steps (``privtrain.dp._local``) from the same
+global weights; plaintext FedAvg averages the updates, HE encrypts each site's packed weighted
+update (CKKS), adds the ciphertexts under the public context and decrypts the sum at a site;
+SecAgg+ runs Flower's own workflow and ``secaggplus_mod`` on the same updates, messages
+serialized as on the wire (``federated.inprocess``). Prints the round wall-time ratios HE /
+plaintext and SecAgg+ / plaintext (the protocol's compute, without the Deployment Engine's
+message latency: that is part ``deploy``), the bytes a site sends as a multiple of its fp32
+update, and each aggregate's error against plaintext.
 
 Part ``deploy``: the same small job on the Deployment Engine (``fed local``: real SuperLink and
 SuperNode processes on 127.0.0.1, ClientApps forked from the warm launcher unless ``--cold``),
@@ -58,6 +61,8 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
         w0 = initial_weights(spec.n_features, cfg, 2)
         n = sum(v.size for v in w0.values())
         t_plain, t_he, err, sent, parts_s = [], [], [], 0, []
+        t_sa: list[float] = []
+        err_sa: list[float] = []
         for _ in range(repeats):
             t0 = time.perf_counter()
             ups = [
@@ -89,6 +94,14 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
             t_dec = time.perf_counter() - t4
             t_plain.append(t_train / 3 + t_avg)
             t_he.append(t_train / 3 + t_enc + t_add + t_dec)
+            sa_s, sa_got, sa_sent = _secagg_round([[u[k] for k in w0] for u in ups])
+            t_sa.append(t_train / 3 + sa_s)
+            err_sa.append(
+                max(
+                    float(np.max(np.abs(g - avg[k])) / np.max(np.abs(avg[k])))
+                    for g, k in zip(sa_got, w0, strict=True)
+                )
+            )
             parts_s.append((t_train / 3, t_enc, t_add, t_dec))
             sent = sum(len(c) for c in enc[0])
             err.append(
@@ -105,10 +118,57 @@ def crypto(rows: int, steps: int, repeats: int) -> list[dict]:
             # median seconds of one site's training, one site's encryption, the server's
             # addition and one decryption
             "train_enc_add_dec_s": [round(float(np.median(x)), 3) for x in np.array(parts_s).T],
+            "secagg_round_s": round(float(np.median(t_sa)), 3),
+            "secagg_vs_plain": round(float(np.median(t_sa) / np.median(t_plain)), 2),
+            "secagg_bytes_vs_fp32": round(sa_sent / (4 * n), 2),
+            "secagg_rel_error": float(max(err_sa)),
         }
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
+
+
+def _secagg_round(updates: list[list[np.ndarray]]) -> tuple[float, list[np.ndarray], int]:
+    """One SecAgg+ round of Flower's workflow (as the ServerApp configures it: 3 shares,
+    threshold 2, clipping range 8) and ``secaggplus_mod`` over the sites' trained weights, in
+    one process (``federated.inprocess``). Returns (critical-path seconds, aggregate, bytes
+    one site sends in the round): sites run in parallel, so per stage the slowest site's
+    share of the work counts, plus all of the server's."""
+    import logging
+
+    from flwr.app import Context, Message, RecordDict
+    from flwr.client.mod import secaggplus_mod
+    from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
+    from flwr.common.serde import message_to_proto
+    from flwr.supercore.task_identity import TaskIdentity
+
+    from federated.inprocess import InProcessGrid, fit_reply, run_round, wire
+    from federated.secagg import DropoutTolerantSecAggPlus
+
+    TaskIdentity.task_id, TaskIdentity.run_id, TaskIdentity.node_id = 1, 1, 0
+    ids = [101, 202, 303]
+    ctx = {nid: Context(1, nid, {}, RecordDict(), {}) for nid in ids}
+    site_s: dict[tuple[str, int], float] = {}
+    sent: dict[int, int] = {}
+    logging.getLogger("flwr").setLevel(logging.ERROR)
+
+    def deliver(msg: Message) -> Message:
+        nid = msg.metadata.dst_node_id
+        stage = str(msg.content.config_records[RECORD_KEY_CONFIGS][Key.STAGE])
+        t0 = time.perf_counter()
+        reply = wire(secaggplus_mod(wire(msg), ctx[nid], fit_reply(updates[ids.index(nid)], 1)))
+        site_s[stage, nid] = site_s.get((stage, nid), 0.0) + time.perf_counter() - t0
+        sent[nid] = sent.get(nid, 0) + message_to_proto(reply).ByteSize()
+        return reply
+
+    wf = DropoutTolerantSecAggPlus(3, 2, clipping_range=8.0, max_weight=1.0)
+    t0 = time.perf_counter()
+    got, _ = run_round(wf, InProcessGrid(deliver), ids, [np.zeros_like(a) for a in updates[0]])
+    total = time.perf_counter() - t0
+    assert got is not None
+    stages = {st for st, _ in site_s}
+    slowest = sum(max(v for (st, _), v in site_s.items() if st == s) for s in stages)
+    return total - sum(site_s.values()) + slowest, got, max(sent.values())
 
 
 def deploy(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Error, Message, RecordDict
@@ -29,8 +29,9 @@ from flwr.clientapp import ClientApp
 
 from privtrain.errors import PrivtrainError
 
-from .job import Job
-from .site import Refused, Site, SiteConfig
+if TYPE_CHECKING:
+    from .job import Job
+    from .site import Site
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ app = ClientApp(mods=[_secagg_when_asked])
 
 
 def _site(ctx: Context) -> Site:
+    # the job and site modules (pydantic models) are imported by the messages that use them:
+    # SecAgg+'s key and unmask stages never reach them (a ClientApp process per message)
+    from .site import Site, SiteConfig
+
     return Site(SiteConfig.from_node_config(dict(ctx.node_config)))
 
 
@@ -85,6 +90,8 @@ def _template(job: Job, features: Any) -> dict[str, np.ndarray]:
 
 
 def _guard(msg: Message, ctx: Context, fn: Any) -> Message:
+    from .site import Refused
+
     try:
         site = _site(ctx)
     except PrivtrainError as e:
@@ -105,6 +112,8 @@ def _guard(msg: Message, ctx: Context, fn: Any) -> Message:
 @app.query("offer")
 def offer(msg: Message, ctx: Context) -> Message:
     def run(site: Site) -> Message:
+        from .job import Job
+
         cfg = msg.content.config_records["job"]
         job = Job.from_json(str(cfg["job"]))
         job_id = str(cfg["job_id"])
@@ -140,6 +149,9 @@ def train(msg: Message, ctx: Context) -> Message:
     legacy = "fitins.config" in msg.content.config_records
 
     def run(site: Site) -> Message:
+        from .job import Job
+        from .site import Refused
+
         cfg = msg.content.config_records["fitins.config" if legacy else "job"]
         job = Job.from_json(str(cfg["job"]))
         rnd = int(cfg["round"])
@@ -195,6 +207,8 @@ def _named(arrays: list[np.ndarray], template: dict[str, np.ndarray]) -> dict[st
     if len(arrays) != len(template) or any(
         a.shape != t.shape for a, t in zip(arrays, template.values(), strict=True)
     ):
+        from .site import Refused
+
         raise Refused("the global weights do not fit the job's model")
     return {
         k: np.asarray(a, dtype=t.dtype) for (k, t), a in zip(template.items(), arrays, strict=True)
@@ -248,6 +262,9 @@ def _train_reply(
 @app.query("finish")
 def finish(msg: Message, ctx: Context) -> Message:
     def run(site: Site) -> Message:
+        from .job import Job
+        from .site import Refused
+
         cfg = msg.content.config_records["job"]
         job = Job.from_json(str(cfg["job"]))
         st = _state(ctx)

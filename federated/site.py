@@ -3,7 +3,9 @@
 A site is configured by its SuperNode's node config::
 
     site="hospital-a" home="/srv/privtrain" dataset="patients" [policy="/etc/site.yaml"]
-    [weight=1.0]
+    [weight=1.0] [threads=N]
+
+(``threads``: torch threads for the site's local steps; default torch's own, one per core).
 
 and the keyring passphrase of its home in ``PRIVTRAIN_PASSPHRASE`` (the SuperNode's
 environment). Every read of the dataset is made as the ``federated-client`` principal.
@@ -69,6 +71,7 @@ class SiteConfig:
     dataset: str
     policy: Path | None
     weight: float
+    threads: int | None = None
 
     @classmethod
     def from_node_config(cls, cfg: dict[str, Any]) -> SiteConfig:
@@ -85,6 +88,16 @@ class SiteConfig:
             raise ConfigError(f"node config of site {name!r}: weight must be a number") from None
         if not (0 < weight <= 1e3):
             raise ConfigError(f"node config of site {name!r}: weight must be in (0, 1000]")
+        threads = cfg.get("threads")
+        if threads is not None:
+            try:
+                threads = int(threads)
+            except (TypeError, ValueError):
+                threads = 0
+            if not (1 <= threads <= 1024):
+                raise ConfigError(
+                    f"node config of site {name!r}: threads must be an integer in [1, 1024]"
+                )
         policy = cfg.get("policy")
         return cls(
             name=name,
@@ -92,6 +105,7 @@ class SiteConfig:
             dataset=dataset,
             policy=Path(str(policy)) if policy else None,
             weight=weight,
+            threads=threads,
         )
 
 
@@ -226,6 +240,8 @@ class Site:
 
         _, table = self.load_table()
         cfg = job.train_config()
+        if self.cfg.threads is not None:
+            cfg = cfg.model_copy(update={"threads": self.cfg.threads})
         if cfg.noise_seed is not None:  # reproducible runs (tests): distinct per site and round
             offset = zlib.crc32(self.name.encode()) % 1_000_003
             cfg = cfg.model_copy(update={"noise_seed": cfg.noise_seed + 10_007 * rnd + offset})

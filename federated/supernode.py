@@ -15,7 +15,8 @@ Run it exactly like ``flower-supernode`` (same arguments)::
 
 It sets the sleeps of that one Flower module to at most ``PRIVTRAIN_SUPERNODE_POLL`` seconds
 (default 0.1) and then runs Flower's own ``flower-supernode``: same protocol, messages and
-processes; one small gRPC pull per interval while idle. Flower has no setting for this loop,
+processes; one small gRPC pull per interval while idle. It also starts Flower's object-pull
+retries after 0.05 s instead of 1 s (:mod:`federated.waits`). Flower has no setting for this loop,
 so the module is checked first — only this Flower minor version, with the three sleeps
 described above — and otherwise left alone (Flower's own intervals, with a warning).
 """
@@ -36,11 +37,19 @@ _EXPECTED = ("time.sleep(3)", "time.sleep(0.5)", "time.sleep(0.5)")
 
 
 def poll_interval() -> float:
-    raw = os.environ.get("PRIVTRAIN_SUPERNODE_POLL", "")
+    """``PRIVTRAIN_SUPERNODE_POLL`` in seconds, clamped to [0.01, 3]; a value that is not a
+    number is a ConfigError naming the variable."""
+    from privtrain.errors import ConfigError
+
+    raw = os.environ.get("PRIVTRAIN_SUPERNODE_POLL", "").strip()
+    if not raw:
+        return DEFAULT_POLL
     try:
-        v = float(raw) if raw else DEFAULT_POLL
+        v = float(raw)
     except ValueError:
-        v = DEFAULT_POLL
+        raise ConfigError(f"PRIVTRAIN_SUPERNODE_POLL={raw!r} is not a number of seconds") from None
+    if v != v:  # NaN
+        raise ConfigError("PRIVTRAIN_SUPERNODE_POLL is not a number of seconds")
     return min(max(v, 0.01), 3.0)
 
 
@@ -73,7 +82,17 @@ def patch(poll: float | None = None) -> bool:
 
 
 def main() -> None:
-    if not patch():
+    from privtrain.errors import ConfigError
+
+    from .waits import fast_object_pulls
+
+    try:
+        poll = poll_interval()
+    except ConfigError as e:
+        print(f"federated.supernode: {e.message}", file=sys.stderr, flush=True)
+        raise SystemExit(e.exit_code) from None
+    fast_object_pulls()
+    if not patch(poll):
         print(
             "federated.supernode: this Flower's SuperNode loop is not the one expected; "
             "running it with Flower's own poll intervals",

@@ -13,21 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
+from flwr.app import Context, Error, Message, RecordDict
 from flwr.client.mod import secaggplus_mod
-from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
-from flwr.common.serde import message_from_proto, message_to_proto
-from flwr.compat.common import recorddict_compat as compat
-from flwr.server import ServerConfig
-from flwr.server.compat import LegacyContext
-from flwr.server.compat.grid_client_proxy import GridClientProxy
-from flwr.server.strategy import FedAvg
 from flwr.server.workflow import SecAggPlusWorkflow
-from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD
-from flwr.server.workflow.constant import Key as WorkflowKey
 from flwr.supercore.task_identity import TaskIdentity
 
+from federated.inprocess import InProcessGrid, fit_reply, run_round, wire
 from federated.secagg import STAGES, DropoutTolerantSecAggPlus, protocol_params
 
 SHAPES = [(7, 3), (5,)]
@@ -40,10 +32,6 @@ def _task_identity() -> Any:
     TaskIdentity.task_id, TaskIdentity.run_id, TaskIdentity.node_id = 1, 1, 0
     yield
     TaskIdentity._task_id, TaskIdentity._run_id, TaskIdentity._node_id = saved
-
-
-def _wire(msg: Message) -> Message:
-    return message_from_proto(message_to_proto(msg))
 
 
 class Sites:
@@ -66,15 +54,11 @@ class Sites:
         return str(msg.content.config_records[RECORD_KEY_CONFIGS][Key.STAGE])
 
     def _fit(self, nid: int) -> Any:
+        reply = fit_reply(self.updates[nid], self.weights[nid])
+
         def call_next(msg: Message, ctx: Context) -> Message:
             self.trained.append(nid)
-            res = FitRes(
-                Status(Code.OK, "ok"),
-                ndarrays_to_parameters(self.updates[nid]),
-                self.weights[nid],
-                {},
-            )
-            return Message(compat.fitres_to_recorddict(res, keep_input=False), reply_to=msg)
+            return reply(msg, ctx)
 
         return call_next
 
@@ -84,22 +68,11 @@ class Sites:
         if nid in self.drop and STAGES.index(stage) >= STAGES.index(self.drop[nid]):
             return None
         try:
-            reply = secaggplus_mod(_wire(msg), self.ctx[nid], self._fit(nid))
+            reply = secaggplus_mod(wire(msg), self.ctx[nid], self._fit(nid))
         except Exception as e:  # noqa: BLE001 - the ClientApp runtime reports it the same way
             self.errors.append((nid, stage, type(e).__name__))
-            reply = Message(Error(code=3, reason=repr(e)), reply_to=_wire(msg))
-        return _wire(reply)
-
-
-class InProcessGrid:
-    def __init__(self, sites: Sites):
-        self.sites = sites
-
-    def send_and_receive(
-        self, messages: Iterable[Message], *, timeout: float | None = None
-    ) -> list[Message]:
-        out = [self.sites.deliver(m) for m in messages]
-        return [m for m in out if m is not None]
+            reply = Message(Error(code=3, reason=repr(e)), reply_to=wire(msg))
+        return wire(reply)
 
 
 def _run_round(
@@ -107,40 +80,8 @@ def _run_round(
 ) -> tuple[list[np.ndarray] | None, list[int]]:
     """One SecAgg+ round over ``nodes``: (the aggregate, or None if the round halted; the
     sites whose results reached the strategy)."""
-    nodes = nodes or sites.ids
     init = [np.zeros(s, np.float32) for s in SHAPES]
-    got: list[int] = []
-
-    class Strategy(FedAvg):
-        def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> Any:
-            got.extend(sorted(c.node_id for c, _ in results))
-            return super().aggregate_fit(server_round, results, failures)
-
-    strategy = Strategy(
-        fraction_fit=1.0,
-        fraction_evaluate=0.0,
-        min_fit_clients=2,
-        min_available_clients=len(nodes),
-        accept_failures=True,
-    )
-    grid = InProcessGrid(sites)
-    legacy = LegacyContext(
-        Context(1, 0, {}, RecordDict(), {}), config=ServerConfig(num_rounds=1), strategy=strategy
-    )
-    for nid in nodes:
-        legacy.client_manager.register(GridClientProxy(nid, grid, 1))  # type: ignore[arg-type]
-    cfg = ConfigRecord({WorkflowKey.CURRENT_ROUND: rnd})
-    legacy.state.config_records[MAIN_CONFIGS_RECORD] = cfg
-    legacy.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(
-        ndarrays_to_parameters(init), keep_input=True
-    )
-    workflow(grid, legacy)  # type: ignore[arg-type]
-    if not got:
-        return None, got
-    params = compat.arrayrecord_to_parameters(
-        legacy.state.array_records[MAIN_PARAMS_RECORD], keep_input=True
-    )
-    return parameters_to_ndarrays(params), got
+    return run_round(workflow, InProcessGrid(sites.deliver), nodes or sites.ids, init, rnd)
 
 
 def _fedavg(sites: Sites, nids: list[int]) -> list[np.ndarray]:

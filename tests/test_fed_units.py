@@ -299,3 +299,71 @@ def test_warm_launcher_forks_runs_and_falls_back(tmp_path: Path) -> None:
     text = (tmp_path / "warm.log").read_text()
     assert "--runtime-api-address" in text and "flwr-clientapp: error" in text
     assert not sock.exists()
+
+
+def test_fast_object_pulls_retries_an_unavailable_object_within_a_tenth_of_a_second() -> None:
+    """Flower 1.42 retries an object that is not there yet after 1 s (measured: most of a
+    ClientApp's pull of its message); after ``fast_object_pulls`` the first retry comes after
+    0.05 s, through Flower's own ``pull_objects`` (and the function that wraps it)."""
+    import time
+
+    from flwr.supercore.inflatable import inflatable_utils as iu
+    from flwr.supercore.inflatable.inflatable_utils import ObjectUnavailableError
+
+    from federated.waits import fast_object_pulls
+
+    saved = [
+        (f, dict(f.__kwdefaults__)) for f in (iu.pull_objects, iu.pull_and_inflate_object_from_tree)
+    ]
+
+    def pull_once_missing() -> tuple[float, dict[str, bytes]]:
+        seen: set[str] = set()
+
+        def pull(obj_id: str) -> bytes:
+            if obj_id not in seen:  # announced, not yet pushed
+                seen.add(obj_id)
+                raise ObjectUnavailableError(obj_id)
+            return b"content"
+
+        t0 = time.monotonic()
+        out = iu.pull_objects(["a"], pull)
+        return time.monotonic() - t0, out
+
+    try:
+        slow, out = pull_once_missing()
+        assert out == {"a": b"content"} and slow >= 0.7  # Flower's 1 s (±20%)
+        assert fast_object_pulls() is True
+        fast, out = pull_once_missing()
+        assert out == {"a": b"content"} and fast < 0.3
+        assert iu.pull_and_inflate_object_from_tree.__kwdefaults__["initial_backoff"] == 0.05
+        # Flower's other limits are untouched
+        assert iu.pull_objects.__kwdefaults__["max_tries_per_object"] == 500
+    finally:
+        for f, kw in saved:
+            f.__kwdefaults__ = kw
+
+
+def test_supernode_poll_interval_bad_value_is_a_config_error(monkeypatch) -> None:  # noqa: ANN001
+    from federated import supernode
+
+    monkeypatch.setenv("PRIVTRAIN_SUPERNODE_POLL", "fast")
+    with pytest.raises(ConfigError, match="PRIVTRAIN_SUPERNODE_POLL='fast'"):
+        supernode.poll_interval()
+    monkeypatch.setenv("PRIVTRAIN_SUPERNODE_POLL", "nan")
+    with pytest.raises(ConfigError):
+        supernode.poll_interval()
+    monkeypatch.setenv("PRIVTRAIN_SUPERNODE_POLL", "10")
+    assert supernode.poll_interval() == 3.0
+    monkeypatch.delenv("PRIVTRAIN_SUPERNODE_POLL")
+    assert supernode.poll_interval() == supernode.DEFAULT_POLL
+
+
+def test_site_node_config_threads() -> None:
+    from federated.site import SiteConfig
+
+    base = {"site": "a", "home": "/h", "dataset": "d"}
+    assert SiteConfig.from_node_config(base).threads is None
+    assert SiteConfig.from_node_config({**base, "threads": 1}).threads == 1
+    for bad in (0, "two", -3, 5000):
+        with pytest.raises(ConfigError, match="threads must be an integer"):
+            SiteConfig.from_node_config({**base, "threads": bad})
