@@ -136,13 +136,11 @@ class LocalFederation:
         from privtrain import access, datasets
         from privtrain.config import load_settings
         from privtrain.ledger import Ledger
-        from privtrain.training import _read_table
         from privtrain.workspace import Workspace
 
-        info, data = datasets.read_bytes(
+        info, table = datasets.read_table(
             self.ws, self.opts.dataset, purpose="dataset.read.federated"
         )
-        table = _read_table(info, data)
         n = table.num_rows
         if n < self.opts.sites * 10:
             raise InputError(

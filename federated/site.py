@@ -157,7 +157,6 @@ class Site:
         (``privtrain.access.ensure_service_principal``); a site never grants itself."""
         from privtrain import access, datasets
         from privtrain.errors import AccessDenied, NotFoundError
-        from privtrain.training import _read_table
 
         ws = self.workspace()
         row = datasets.get(ws, self.cfg.dataset, include_shredded=True)
@@ -170,10 +169,9 @@ class Site:
             ) from None
         try:
             with access.acting_as(PRINCIPAL, via="federated"):
-                info, data = datasets.read_bytes(ws, row.id, purpose="dataset.read.federated")
+                return datasets.read_table(ws, row.id, purpose="dataset.read.federated")
         except AccessDenied as e:
             raise Refused(f"access denied: {e.message}") from None
-        return info, _read_table(info, data)
 
     # -- job -----------------------------------------------------------------------------
     def offer(self, job: Job, job_id: str, features: Any) -> dict[str, Any]:

@@ -402,6 +402,33 @@ def export(ws: Workspace, ref: str, dst: Path) -> DatasetInfo:
     return _info(row)
 
 
+def parse_table(info: DatasetInfo, data: bytes) -> Any:
+    """A decrypted dataset's bytes as a ``pyarrow.Table`` (Parquet, JSON Lines or CSV);
+    InputError naming the dataset when they are not a readable table."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        if data[:4] == b"PAR1":
+            return pq.read_table(pa.BufferReader(data))
+        if (info.source_name or "").lower().endswith((".jsonl", ".ndjson")):
+            import pyarrow.json as pajson
+
+            return pajson.read_json(pa.BufferReader(data))
+        return pacsv.read_csv(pa.BufferReader(data))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise InputError(f"dataset {info.ref} is not a readable table: {e}") from e
+
+
+def read_table(
+    ws: Workspace, ref: str, *, purpose: str = "dataset.read"
+) -> tuple[DatasetInfo, Any]:
+    """:func:`read_bytes`, then :func:`parse_table`: (DatasetInfo, pyarrow.Table)."""
+    info, data = read_bytes(ws, ref, purpose=purpose)
+    return info, parse_table(info, data)
+
+
 def read_bytes(
     ws: Workspace, ref: str, *, purpose: str = "dataset.read"
 ) -> tuple[DatasetInfo, bytes]:

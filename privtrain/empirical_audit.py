@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from privtrain import datasets, models, training
+from privtrain import datasets, models
 from privtrain._io import atomic_write_text, read_yaml_mapping
 from privtrain.errors import ConfigError, InputError, NotFoundError, PrivtrainError, TrainingError
 from privtrain.ledger import DatasetRef, Ledger
@@ -128,8 +128,7 @@ def audit_empirical(
     cfg = _config(opts, budget.delta, overrides)
     if cfg.delta > budget.delta:
         raise ConfigError(f"δ={cfg.delta:g} exceeds the budget δ={budget.delta:g} of {row.name!r}")
-    info, data = datasets.read_bytes(ws, row.id, purpose="dataset.read.audit")
-    table = training._read_table(info, data)
+    info, table = datasets.read_table(ws, row.id, purpose="dataset.read.audit")
     if target not in table.column_names:
         raise InputError(f"dataset {info.ref} has no column {target!r} (the --target)")
 

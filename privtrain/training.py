@@ -63,23 +63,6 @@ class TrainOptions:
     overrides: dict[str, Any] | None = None
 
 
-def _read_table(info: datasets.DatasetInfo, data: bytes) -> Any:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    try:
-        if data[:4] == b"PAR1":
-            return pq.read_table(pa.BufferReader(data))
-        if (info.source_name or "").lower().endswith((".jsonl", ".ndjson")):
-            import pyarrow.json as pajson
-
-            return pajson.read_json(pa.BufferReader(data))
-        return pacsv.read_csv(pa.BufferReader(data))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        raise InputError(f"dataset {info.ref} is not a readable table: {e}") from e
-
-
 @dataclass
 class _FeaturePlan:
     """The feature spec, or — for a ``dp:`` section — how it will be computed once reserved."""
@@ -489,8 +472,7 @@ def reconcile(ws: Workspace, *, release_recoverable: bool = False) -> list[dict[
 
 
 def _load_table(ws: Workspace, dataset_id: str) -> tuple[datasets.DatasetInfo, Any]:
-    info, data = datasets.read_bytes(ws, dataset_id, purpose="dataset.read.train")
-    return info, _read_table(info, data)
+    return datasets.read_table(ws, dataset_id, purpose="dataset.read.train")
 
 
 def _settle(
