@@ -221,7 +221,7 @@ def _decrypt_aggregate(
     from . import he
 
     ctx = site.he_context(job.federation)
-    chunks = [v.numpy().tobytes() for v in rec.values()]
+    chunks = he.unframe({k: v.numpy() for k, v in rec.items()}, what="HE aggregate")
     length = sum(int(np.prod(t.shape)) for t in template.values()) + 1
     return he.unpack(he.decrypt(ctx, chunks, length), template)
 
@@ -246,9 +246,7 @@ def _train_reply(
         from . import he
 
         chunks = he.encrypt(site.he_context(job.federation), he.pack(weights, w))
-        arr = ArrayRecord(
-            {f"c{i:05d}": Array(np.frombuffer(c, dtype=np.uint8)) for i, c in enumerate(chunks)}
-        )
+        arr = ArrayRecord({k: Array(v) for k, v in he.frame(chunks).items()})
         return Message(RecordDict({"he.update": arr, "site": meta}), reply_to=msg)
     from flwr.app import MetricRecord
 

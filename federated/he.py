@@ -245,6 +245,37 @@ def encrypt(ctx: Any, vector: np.ndarray) -> list[bytes]:
     return out
 
 
+MAX_CIPHERTEXTS = 1 << 16  # 268M values: far above any model a site trains here
+
+
+def frame(chunks: Sequence[bytes]) -> dict[str, np.ndarray]:
+    """Ciphertexts as two arrays for a Flower ``ArrayRecord``: ``sizes`` (uint64) and
+    ``data`` (their bytes, concatenated). Flower sends every Array as its own object (a
+    request each way, hashed at every hop): one array per ciphertext made 253 objects a
+    message at 1M parameters, and most of a Deployment Engine round."""
+    sizes = np.fromiter((len(c) for c in chunks), dtype=np.uint64, count=len(chunks))
+    data = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    return {"sizes": sizes, "data": data}
+
+
+def unframe(arrays: Mapping[str, np.ndarray], *, what: str) -> list[bytes]:
+    """The ciphertexts of :func:`frame`; IntegrityError naming ``what`` when the record is
+    not that (missing or extra arrays, sizes that do not add up)."""
+    if set(arrays) != {"sizes", "data"}:
+        raise IntegrityError(f"{what}: expected arrays 'sizes' and 'data', got {sorted(arrays)}")
+    sizes, data = np.asarray(arrays["sizes"]), np.asarray(arrays["data"])
+    if sizes.dtype != np.uint64 or sizes.ndim != 1 or data.dtype != np.uint8 or data.ndim != 1:
+        raise IntegrityError(f"{what}: sizes must be uint64 and data uint8, both 1-D")
+    if not 0 < len(sizes) <= MAX_CIPHERTEXTS or int(sizes.min()) == 0:
+        raise IntegrityError(f"{what}: {len(sizes)} ciphertexts or an empty one")
+    ends = np.cumsum(sizes, dtype=np.uint64)
+    if int(ends[-1]) != len(data):
+        raise IntegrityError(f"{what}: ciphertext sizes add up to {int(ends[-1])}, not {len(data)}")
+    raw = data.tobytes()
+    starts = [0, *(int(e) for e in ends[:-1])]
+    return [raw[a : int(b)] for a, b in zip(starts, ends, strict=True)]
+
+
 def add(public_ctx: Any, updates: Sequence[Sequence[bytes]]) -> list[bytes]:
     """Server side: slot-wise sum of the sites' ciphertexts (no decryption possible)."""
     if not updates:

@@ -165,10 +165,10 @@ def _weights_record(weights: dict[str, np.ndarray]) -> ArrayRecord:
     return ArrayRecord({k: Array(np.ascontiguousarray(v)) for k, v in weights.items()})
 
 
-def _chunks_record(chunks: Iterable[bytes]) -> ArrayRecord:
-    return ArrayRecord(
-        {f"c{i:05d}": Array(np.frombuffer(c, dtype=np.uint8)) for i, c in enumerate(chunks)}
-    )
+def _chunks_record(chunks: list[bytes]) -> ArrayRecord:
+    from . import he
+
+    return ArrayRecord({k: Array(v) for k, v in he.frame(chunks).items()})
 
 
 def load_features(job: Job) -> Any:
@@ -324,9 +324,10 @@ class Coordinator:
             if self.job.aggregation == "he":
                 updates = []
                 for nid, msg in ok.items():
-                    chunks = [
-                        v.numpy().tobytes() for v in msg.content.array_records["he.update"].values()
-                    ]
+                    chunks = he.unframe(
+                        {k: v.numpy() for k, v in msg.content.array_records["he.update"].items()},
+                        what=f"HE update of site {self.sites[nid].name}",
+                    )
                     self.bytes_received[self.sites[nid].name] = sum(len(c) for c in chunks)
                     updates.append(chunks)
                 state = he.add(self.public_ctx, updates)

@@ -367,3 +367,24 @@ def test_site_node_config_threads() -> None:
     for bad in (0, "two", -3, 5000):
         with pytest.raises(ConfigError, match="threads must be an integer"):
             SiteConfig.from_node_config({**base, "threads": bad})
+
+
+def test_ciphertexts_travel_as_two_arrays_and_bad_framing_is_refused(ctx) -> None:  # noqa: ANN001
+    """A site's update (or the aggregate) is one ``sizes`` and one ``data`` array, whatever
+    the number of ciphertexts (Flower sends one object per array); a record whose sizes do
+    not add up, or with other arrays, is an IntegrityError naming it."""
+    ups = _updates()
+    chunks = he.encrypt(ctx, he.pack(ups[0], 1.0))
+    framed = he.frame(chunks)
+    assert sorted(framed) == ["data", "sizes"] and len(chunks) > 1
+    assert he.unframe(framed, what="x") == chunks
+    bad = {"sizes": framed["sizes"].copy(), "data": framed["data"]}
+    bad["sizes"][0] += 1
+    with pytest.raises(IntegrityError, match="HE update of site a: ciphertext sizes add up"):
+        he.unframe(bad, what="HE update of site a")
+    with pytest.raises(IntegrityError, match="expected arrays"):
+        he.unframe({**framed, "extra": framed["sizes"]}, what="HE update")
+    with pytest.raises(IntegrityError, match="uint64"):
+        he.unframe({"sizes": framed["sizes"].astype(np.int64), "data": framed["data"]}, what="u")
+    with pytest.raises(IntegrityError, match="empty"):
+        he.unframe({"sizes": np.zeros(0, np.uint64), "data": framed["data"][:0]}, what="u")
