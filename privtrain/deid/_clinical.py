@@ -74,10 +74,16 @@ def is_medical_phrase(text: str, start: int, end: int) -> bool:
         return True
     if "-" in span and len(words) == 1:
         return True
-    if any(w[:1].islower() and _bare(w) in med for w in words[1:]):
+    if any(w[:1].islower() and _clinical_word(_bare(w)) for w in words[1:]):
         return True
     nxt = _WORD.match(text, end + 1) if end < len(text) and text[end] in " \t-" else None
-    return bool(nxt and nxt.group()[:1].islower() and _bare(nxt.group()) in med)
+    return bool(nxt and nxt.group()[:1].islower() and _clinical_word(_bare(nxt.group())))
+
+
+def _clinical_word(w: str) -> bool:
+    """A medical word that is evidence of an eponym after a name: not a stop word ("was",
+    "cannot" are in the ICD-10-CM descriptions too)."""
+    return w in medical_terms() and w not in STOP_WORDS and w not in _CLINICAL_VERBS
 
 
 _VITAL_LABEL = r"(?:bp|b/p|blood[ \t]+pressure|hr|rr|spo2|temp|inr|hba1c|a1c|gcs)\b[ \t:=]*\d"
@@ -152,6 +158,10 @@ _LABEL_WORDS = frozenset(
     npi mrn no number plate vin serial sn udi imei mac id cert certificate board tel telephone
     phone fax mobile cell email dear fingerprint biometric postcode zip med rec""".split()
 )
+_TITLE_BEFORE = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mme|Mlle|Herr|Frau|Dra|Dott|Sig|Dhr|Mevr)"
+    r"\.?[ \t]+$"
+)
 _NUMBER_AFTER = re.compile(r"[ \t:=]*[<>~]?\d")
 _ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?")
 
@@ -176,6 +186,8 @@ def keep_clinical(entity: str, recognizer: str, text: str, start: int, end: int)
             return False
     if entity in ("PERSON", "LOCATION", "NRP") and recognizer in GUESSERS:
         span = text[start:end]
+        if entity == "PERSON" and _TITLE_BEFORE.search(text, max(0, start - 12), start):
+            return True  # "Mr. Jones", "Dr. Parkinson": a person, whatever the word
         if " " not in span.strip() and span.strip().lower() in STOP_WORDS:
             return False
         words = [w.lower() for w in re.findall(r"[^\W_]+", span)]

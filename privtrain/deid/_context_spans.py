@@ -107,9 +107,7 @@ def _clause_end(text: str, start: int, limit: int = 140) -> int:
 class AddressContextRecognizer(_LocalRecognizer):
     """The address after an address cue (entity ``STREET_ADDRESS``)."""
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["STREET_ADDRESS"], name="AddressContextRecognizer",
-                         supported_language="en")  # fmt: skip
+    ENTITIES = ("STREET_ADDRESS",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -239,10 +237,6 @@ class TableCellRecognizer(_LocalRecognizer):
 
     ENTITIES = ("STREET_ADDRESS", "LOCATION", "ZIP", "AGE", "MEDICAL_RECORD_NUMBER", "PERSON",
                 "DATE_TIME", "VEHICLE_ID", "DEVICE_ID")  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(supported_entities=list(self.ENTITIES), name="TableCellRecognizer",
-                         supported_language="en")  # fmt: skip
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

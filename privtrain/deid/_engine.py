@@ -22,7 +22,9 @@ entities and known row values win over NER guesses; same-type overlaps merge).
 
 Recognizers added for HIPAA Safe Harbor (:mod:`privtrain.deid._hipaa`, extras ``hipaa`` and
 ``scripts``): ids after their keyword, VINs/MBIs/UDIs, ZIP codes, dates without a year, ages
-over 89, and names in CJK, Arabic and other scripts, in lower case or alone on a line.
+over 89, and names in CJK, Arabic and other scripts, in lower case or alone on a line;
+names that open with a known given name of many locales and address blocks
+(:mod:`privtrain.deid._names`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from privtrain.deid._hipaa import (
     ZipRecognizer,
     lowercase_name,
 )
+from privtrain.deid._names import AddressBlockRecognizer, VocabNameRecognizer
 from privtrain.deid._policy import DEFAULT_PHONE_REGIONS
 from privtrain.deid._recognizers import (
     _FOREIGN_MONTHS,
@@ -75,6 +78,7 @@ from privtrain.deid._recognizers import (
     SsnRecognizer,
     StreetAddressRecognizer,
     lower_name_after_cue,
+    lower_name_start,
     normalize_caps,
 )
 from privtrain.errors import ConfigError, InputError
@@ -515,6 +519,8 @@ class DeidEngine:
             registry.add_recognizer(ContextNameRecognizer())
             registry.add_recognizer(LastFirstNameRecognizer())
             registry.add_recognizer(NerOrgNameRecognizer())
+            registry.add_recognizer(VocabNameRecognizer())
+            registry.add_recognizer(AddressBlockRecognizer())
         return registry
 
     def __repr__(self) -> str:
@@ -610,6 +616,8 @@ class DeidEngine:
                             end = m.start()
                     while start < end and text[start] in " \t\n,:;.(":
                         start += 1
+                    if r.entity_type == "PERSON" and not any(c.isupper() for c in text[start:end]):
+                        start = lower_name_start(text, start, end)  # "daughter xavier texier"
                     if end <= start or not _keep_ner_span(
                         r.entity_type, text[start:end], text, start
                     ):

@@ -126,13 +126,14 @@ _CODE = (
     rf"(?:[ \t](?:{_GROUP}|(?-i:[A-Z]{{1,3}})(?![\w-]))){{0,6}})"
 )
 _GLUE = (
-    r"[ \t]*(?:(?:number|num|no\.?|nr\.?|n[°º]\.?|#|id|code|is|was|:|-|=|of|\([A-Za-z]{2,8}\))"
+    r"[ \t]*(?:(?:number|num|no\.?|nr\.?|n[°º]\.?|n\.|#|id|code|is|was|:|-|=|of|\([A-Za-z]{2,8}\))"
     r"[ \t]*){0,3}"
 )
 _KEYWORDS: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": (
         r"mrn|medical[ \t]+record(?:[ \t]+number)?|med[ \t]*rec|chart(?:[ \t]+number)?|"
-        r"hospital[ \t]+(?:number|id|no)|hosp\.?[ \t]+(?:no|number|id)|patient[ \t]+(?:id|number|"
+        r"hospital[ \t]+(?:number|id|no)|hosp\.?[ \t]+(?:no|number|id)|hosp\.?[ \t]*#|"
+        r"patient[ \t]+(?:id|number|"
         r"no)|pt[ \t]+(?:id|no|#)|record[ \t]+(?:number|no)|accession|encounter[ \t]+(?:id|number)|"
         r"encounter|admission[ \t]+(?:id|number)|case[ \t]+number|nhs[ \t]+(?:number|no)|"
         r"ehr[ \t]+id|emr|ehr|(?-i:MR)(?=[ \t]*(?:#|no\b|No\b|number\b))|(?-i:PID|CHI|URN|UR|FIN|"
@@ -167,6 +168,7 @@ _KEYWORDS: dict[str, str] = {
         r"dl|lic\.?|certificate(?:[ \t]+of[ \t]+[a-z]+)?|cert\.?|certification|dea|npi|"
         r"registration(?:[ \t]+number)?|permit|passport|(?-i:GMC|NMC[ \t]+PIN|NMC|PIN)|upin|"
         r"führerschein|permis(?:[ \t]+de[ \t]+conduire)?|carnet|patente|"
+        r"licenza|licencia|c[ée]dula[ \t]+profesional|zertifikat|certificat|certificado|"
         r"clia(?:[ \t]+(?:id|number|no))?|cap[ \t]+(?:accreditation|number|no)|"
         r"(?:medicare|medicaid)[ \t]+provider(?:[ \t]+(?:id|number|no))?|provider[ \t]+"
         r"(?:id|number|no)|ptan|ein|tax[ \t]+id(?:[ \t]*\(ein\))?|rpps|adeli|colegiado|"
@@ -223,17 +225,17 @@ _KEYWORD_RES = [
     for entity, kw in _KEYWORDS.items()
 ]
 _PHONEISH = re.compile(r"[+(]?\d[\d \-().]{6,}\d")
+# a plate written in lower case after a vehicle keyword ("plaque p-hu 8654", "reg ab12 cde")
+_LOWER_PLATE_RE = re.compile(
+    rf"(?i)\b(?:{_KEYWORDS['VEHICLE_ID']})(?!\w)\.?{_GLUE}"
+    r"(?P<code>(?-i:[a-z]{1,3}(?:[- ][a-z]{1,3})?[- ]?\d{1,4}(?:[- ]?[a-z]{1,3})?))(?![\w-])"
+)
 
 
 class ContextIdRecognizer(_LocalRecognizer):
     """A code (letters/digits with at least one digit) right after an identifier keyword."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=[e for e in _KEYWORDS],
-            name="ContextIdRecognizer",
-            supported_language="en",
-        )
+    ENTITIES = tuple(_KEYWORDS)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -272,6 +274,8 @@ class ContextIdRecognizer(_LocalRecognizer):
                     if pm:
                         e = max(e, pm.end())
                 out.append(_result(entity, s, e, 0.85, self))
+        for m in _LOWER_PLATE_RE.finditer(text):
+            out.append(_result("VEHICLE_ID", m.start("code"), m.end("code"), 0.85, self))
         return out
 
 
@@ -317,12 +321,7 @@ class StructuredIdRecognizer(_LocalRecognizer):
     17-character VIN-shaped codes score lower), Medicare Beneficiary Identifiers, GS1 and
     HIBCC unique device identifiers."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["VEHICLE_ID", "HEALTH_PLAN_ID", "DEVICE_ID"],
-            name="StructuredIdRecognizer",
-            supported_language="en",
-        )
+    ENTITIES = ("VEHICLE_ID", "HEALTH_PLAN_ID", "DEVICE_ID")
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -389,9 +388,7 @@ class ZipRecognizer(_LocalRecognizer):
     (name or abbreviation), other countries' postcodes after their national keyword (PLZ,
     CP, CEP, CAP, code postal, postnummer, PIN, 〒, ...), UK and Canadian postcodes alone."""
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["ZIP"], name="ZipRecognizer",
-                         supported_language="en")  # fmt: skip
+    ENTITIES = ("ZIP",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -413,7 +410,8 @@ class ZipRecognizer(_LocalRecognizer):
 
 _PLACE_WORD = rf"[{_UP}][{_LO}{_UP}'’]*(?:-[{_UP}{_LO}][{_LO}'’]*)*\.?"
 _PLACE = (
-    rf"{_PLACE_WORD}(?:[ \t]+(?:(?:de|da|do|del|la|le|les|ter|upon|am|an|im|sur|en|y)"
+    rf"{_PLACE_WORD}(?:[ \t]+(?:(?:de|da|do|del|la|le|les|ter|upon|am|an|im|sur|en|y|vorm|vor|"
+    r"bei|ob|unter|sul|sous|lès)"
     rf"[ \t]+)?{_PLACE_WORD}){{0,2}}"
 )
 _PLACE_RES = (
@@ -444,6 +442,15 @@ _PLACE_RES = (
         r"(?:[ \t]+(?:in|back|here|over))?[ \t]+(?:from|to|in)(?:[ \t]+the)?)[ \t]+"
         rf"(?P<place>{_PLACE})"
     ),
+    # "moved from Albury to Wodonga": both ends of a from-to pair of places
+    re.compile(rf"\bfrom[ \t]+(?P<place>{_PLACE})[ \t]+to[ \t]+{_PLACE_WORD}"),
+    re.compile(
+        rf"\bfrom[ \t]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,2}}[ \t]+to[ \t]+(?P<place>{_PLACE})"
+    ),
+    # "born 3 May 1950 in Tübingen", "born on 1950-05-03 in Sligo"
+    re.compile(rf"\b(?i:born)\b(?:[^.\n]|(?<=\d)\.(?=\d)){{0,30}}?\bin[ \t]+(?P<place>{_PLACE})"),
+    # "met in Wolfsburg on 3/4/21": a place before a dated "on"
+    re.compile(rf"\bin[ \t]+(?P<place>{_PLACE})[ \t]+on[ \t]+(?:the[ \t]+)?\d"),
     # administrative units named before the place: "Landkreis Kusel", "comté de Gers",
     # "condado de Orange", "city of Lakewood", "provincia di Rimini"
     re.compile(
@@ -476,9 +483,10 @@ class PlaceRecognizer(_LocalRecognizer):
     Port Kristin"), before "clinic"/"hospital" ("the Karlstad clinic"), and counties.
     States and countries are not smaller than a state and are left to the NER model."""
 
+    ENTITIES = ("LOCATION",)
+
     def __init__(self) -> None:
-        super().__init__(supported_entities=["LOCATION"], name="PlaceRecognizer",
-                         supported_language="en")  # fmt: skip
+        super().__init__()
         self._medical = medical_terms()
 
     def analyze(
@@ -530,9 +538,7 @@ _PARTIAL_DATE_RES = (
 class PartialDateRecognizer(_LocalRecognizer):
     """Dates without a year: a day and a month are still a date element Safe Harbor removes."""
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["DATE_TIME"], name="PartialDateRecognizer",
-                         supported_language="en")  # fmt: skip
+    ENTITIES = ("DATE_TIME",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -619,9 +625,7 @@ class OldAgeRecognizer(_LocalRecognizer):
     replaces the age and keeps the unit; younger ages are not identifiers under Safe Harbor
     and are left alone."""
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["AGE"], name="OldAgeRecognizer",
-                         supported_language="en")  # fmt: skip
+    ENTITIES = ("AGE",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -703,8 +707,9 @@ _AR_STOP = frozenset("في من إلى الى على عن مع و أو او ثم
 
 
 def lowercase_name(s: str) -> bool:
-    """True for a lower-case "given surname" pair of 1990 US Census names that are neither
-    English stop words nor both medical words ("john smith" yes, "frank hematuria" no)."""
+    """True for a lower-case "given surname" pair: a census or world given name and a census
+    surname or a word with diacritics, neither an English stop word, not both medical words
+    ("john smith", "heidi jørgensen" yes; "frank hematuria" no)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     words = s.split()
@@ -712,9 +717,14 @@ def lowercase_name(s: str) -> bool:
         return False
     x, y = words
     med = medical_terms()
+    from privtrain.deid._names import known_given
+    from privtrain.deid._recognizers import _NOT_NAMES
+    from privtrain.deid._vocab import world_given_names
+
     return (
-        x in given_names()
-        and y in surnames()
+        (x in given_names() or known_given(x, world_given_names()))
+        and (y in surnames() or (not y.isascii() and y not in med))
+        and y not in _NOT_NAMES
         and len(y) > 2
         and x not in STOP_WORDS
         and y not in STOP_WORDS
@@ -730,9 +740,10 @@ class ScriptNameRecognizer(_LocalRecognizer):
     """Names the English NER model cannot see: CJK and Arabic script, lower-case names, and a
     name alone on a line that opens an address block or closes a signature."""
 
+    ENTITIES = ("PERSON",)
+
     def __init__(self) -> None:
-        super().__init__(supported_entities=["PERSON"], name="ScriptNameRecognizer",
-                         supported_language="en")  # fmt: skip
+        super().__init__()
         self._given = given_names()
         self._surnames = surnames()
         self._medical = medical_terms()
@@ -824,7 +835,7 @@ class ScriptNameRecognizer(_LocalRecognizer):
 
     # ------------------------------------------------------------------ lower-case names
     def _lowercase(self, text: str, out: list[RecognizerResult]) -> None:
-        toks = list(re.finditer(r"[a-z][a-z'\-]+", text))
+        toks = list(re.finditer(rf"[{_LO}][{_LO}'\-]+", text))
         for a, b in zip(toks, toks[1:], strict=False):
             if not re.fullmatch(r"[ \t]+", text[a.end() : b.start()]):
                 continue
@@ -869,7 +880,7 @@ class ScriptNameRecognizer(_LocalRecognizer):
             prev = next((x for x in reversed(lines[:k]) if x.strip()), "")
             opens_block = any(c.isdigit() for c in nxt) or "@" in nxt
             closes = prev.rstrip().endswith(",") or re.search(
-                r"(?i)\b(?:regards|sincerely|thanks|cheers|best|signed|--)\W*$", prev
+                r"(?i)(?:\b(?:regards|sincerely|thanks|cheers|best|signed)|--)\W*$", prev
             )
             if opens_block or closes:
                 s = starts[k] + m.start("name")

@@ -106,7 +106,21 @@ def _luhn_ok(digits: str) -> bool:
 
 
 class _LocalRecognizer(EntityRecognizer):
-    """A recognizer whose patterns and lists are built at import: nothing to load."""
+    """A recognizer whose patterns and lists are built at import: nothing to load.
+
+    A subclass names its entities in ``ENTITIES`` and its context words (for presidio's
+    context enhancer) in ``CONTEXT``; its recognizer name is its class name and its language
+    English unless given."""
+
+    ENTITIES: tuple[str, ...] = ()
+    CONTEXT: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("supported_entities", list(self.ENTITIES))
+        kwargs.setdefault("name", type(self).__name__)
+        kwargs.setdefault("supported_language", "en")
+        kwargs.setdefault("context", list(self.CONTEXT) or None)
+        super().__init__(**kwargs)
 
     def load(self) -> None:  # noqa: D102
         pass
@@ -120,16 +134,12 @@ class IntlPhoneRecognizer(_LocalRecognizer):
     """
 
     # presidio matches context words as substrings of the lemmas around a match
-    CONTEXT = ["phone", "telephone", "tel.", "cell", "mobile", "call", "reach", "contact", "fax"]
+    ENTITIES = ("PHONE_NUMBER",)
+    CONTEXT = ("phone", "telephone", "tel.", "cell", "mobile", "call", "reach", "contact", "fax")
 
     def __init__(self, regions: Sequence[str] = ("US",), name: str | None = None) -> None:
         self.regions = tuple(regions)
-        super().__init__(
-            supported_entities=["PHONE_NUMBER"],
-            name=name or "IntlPhoneRecognizer",
-            supported_language="en",
-            context=self.CONTEXT,
-        )
+        super().__init__(name=name or type(self).__name__)
 
     def _skip(self, cand: str, digits: str) -> bool:
         if len(digits) < 7 or len(digits) > 17:
@@ -218,13 +228,8 @@ class CardNumberRecognizer(_LocalRecognizer):
     """Payment card numbers presidio's pattern misses (Mastercard 2-series, Maestro, 19-digit
     Visa, UnionPay): 12-19 digits, one separator style, a known issuer prefix, Luhn-valid."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["CREDIT_CARD"],
-            name="CardNumberRecognizer",
-            supported_language="en",
-            context=["card", "credit", "debit", "visa", "mastercard", "maestro", "amex", "paid"],
-        )
+    ENTITIES = ("CREDIT_CARD",)
+    CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "maestro", "amex", "paid")
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -492,13 +497,8 @@ class StreetAddressRecognizer(_LocalRecognizer):
 
     PATTERNS = (_US_STYLE, _DE_STYLE, _FR_STYLE, _SOUTH_STYLE, _MILITARY, _EU_STYLE, _PO_BOX)
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["STREET_ADDRESS"],
-            name="StreetAddressRecognizer",
-            supported_language="en",
-            context=["address", "addr", "street", "lives", "resides", "residence"],
-        )
+    ENTITIES = ("STREET_ADDRESS",)
+    CONTEXT = ("address", "addr", "street", "lives", "resides", "residence")
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -611,10 +611,13 @@ _TITLE_RE = re.compile(rf"\b(?:{_TITLES}\.?[ \t]+)+{_ANY_NAME}")
 _LOWER_TOKEN = rf"[{_LO}][{_LO}'’]+(?:-[{_LO}][{_LO}'’]+)?"
 _LOWER_CUE = re.compile(
     rf"\b(?i:pt|patient|patient[ \t]+name|name|{_KIN}|seen[ \t]+with|interpreter[ \t]+for|"
+    r"(?-i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mme|Mlle|Herr|Frau|Dra|Dott|Sig|Dhr|Mevr|"
+    r"Pan|Pani)\.?|"
     r"contact|caller|employee|client|customer|resident|tenant|per|d/w|discussed[ \t]+with|"
     r"spoke[ \t]+(?:with|to)|seen[ \t]+w/|family|cc|message[ \t]+(?:left[ \t]+)?for|"
     r"called|caregiver|visitor|family[ \t]+member|signed|attending)[ \t]*[:,]?[ \t]+"
-    rf"(?P<name>{_LOWER_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_LOWER_TOKEN}){{1,2}})"
+    rf"(?P<name>(?:[{_LO}]\.[ \t]*|(?:{_PARTICLE}[ \t]+)+)?{_LOWER_TOKEN}"
+    rf"(?:,?[ \t]+(?:[{_LO}]\.[ \t]+)?(?:{_PARTICLE}[ \t]+)*{_LOWER_TOKEN}){{0,2}})"
     r"(?![\w])"
 )
 _LABEL_RE = re.compile(rf"\b(?i:{_LABELS})\.?(?:[ \t]*[:\-–,][ \t]*|[ \t]+){_ANY_NAME}")
@@ -644,25 +647,46 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _lower_name(name: str) -> int | None:
-    """Length of the lower-case name that opens ``name`` ("xavier texier"), or None: no
-    word may be a stop word, a common non-name word or a medical word, and one must be a
-    census name or carry a diacritic."""
+    """Length of the lower-case name that opens ``name`` ("xavier texier", "s. lemaître",
+    "palastri, galih"), or None: no word may be a stop word, a common non-name word or a
+    medical word; two words or more (an initial and one word is enough), and one word must
+    be a census or world given name or surname or carry a diacritic."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    from privtrain.deid._vocab import given_names, medical_terms, surnames
+    from privtrain.deid._vocab import given_names, medical_terms, surnames, world_given_names
 
-    words = name.split()
     med = medical_terms()
-    keep: list[str] = []
-    for w in words:
+    keep_end = 0
+    words: list[str] = []
+    initial = False
+    prev = 0
+    for m in re.finditer(r"[^\s,]+", name):
+        w = m.group()
+        if "," in name[prev : m.start()] and len(words) + initial >= 2:
+            break  # "lucía ferrán, aged 40": a comma after a whole name ends it
+        prev = m.end()
+        if re.fullmatch(rf"[{_LO}]\.", w):
+            initial = True
+            continue
+        if re.fullmatch(_PARTICLE, w) and m.end() < len(name):
+            continue
         if w in STOP_WORDS or w in _NOT_NAMES or w in med:
             break
-        keep.append(w)
-    if len(keep) < 2:
+        if len(words) >= 2 and not any(
+            p in given_names() or p in world_given_names() or p in surnames() for p in w.split("-")
+        ):
+            break  # a third word must be a known name ("irmeli viljanen sent")
+        words.append(w)
+        keep_end = m.end()
+    if not words or (len(words) < 2 and not initial):
         return None
-    if not any(w in given_names() or w in surnames() or not w.isascii() for w in keep):
+    parts = [p for w in words for p in w.split("-")]
+    if not any(
+        p in given_names() or p in world_given_names() or p in surnames() or not p.isascii()
+        for p in parts
+    ):
         return None
-    return len(" ".join(keep))
+    return keep_end
 
 
 def lower_name_after_cue(text: str, start: int, end: int) -> bool:
@@ -673,6 +697,16 @@ def lower_name_after_cue(text: str, start: int, end: int) -> bool:
         if m.start("name") == start and _lower_name(m.group("name")):
             return True
     return False
+
+
+def lower_name_start(text: str, start: int, end: int) -> int:
+    """Where a lower-case name inside ``text[start:end]`` begins when the span opens with its
+    cue ("daughter xavier texier" -> "xavier texier"); ``start`` when there is none."""
+    for m in _LOWER_CUE.finditer(text, max(0, start - 40), min(len(text), end + 40)):
+        s = m.start("name")
+        if start < s < end and _lower_name(m.group("name")):
+            return s
+    return start
 
 
 class ContextNameRecognizer(_LocalRecognizer):
@@ -686,10 +720,7 @@ class ContextNameRecognizer(_LocalRecognizer):
         (_SIGNOFF_RE, 0.6),
     )
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["PERSON"], name="ContextNameRecognizer", supported_language="en"
-        )
+    ENTITIES = ("PERSON",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -726,10 +757,7 @@ class NerOrgNameRecognizer(_LocalRecognizer):
     capitalised words, or "Last, First", with no digits and no organisation word (Inc, Bank,
     Hospital, ...). The small English model labels many unfamiliar names ORG."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["PERSON"], name="NerOrgNameRecognizer", supported_language="en"
-        )
+    ENTITIES = ("PERSON",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -768,10 +796,7 @@ class LastFirstNameRecognizer(_LocalRecognizer):
     type: the small model often calls such names places or organisations) and no locative
     preposition ("in", "from", ...) precedes it, as in "in Paris, France"."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["PERSON"], name="LastFirstNameRecognizer", supported_language="en"
-        )
+    ENTITIES = ("PERSON",)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

