@@ -18,8 +18,8 @@ sooner than under Flower's own settings (the tries limit, 500, is still reached 
 Flower has no setting for this: the function changes the keyword defaults of the two pull
 functions of this Flower minor version, only when they hold Flower's 1 s, and otherwise
 leaves them alone (False). It applies to the process that calls it: the SuperNode
-(``python -m federated.supernode``), each ClientApp forked by the warm launcher
-(``federated.warm``) and the ServerApp (``federated.server_app``).
+(``python -m federated.supernode``), the warm launcher (``federated.warm``, once, before it
+forks: every ClientApp it forks inherits it) and the ServerApp (``federated.server_app``).
 """
 
 from __future__ import annotations

@@ -160,12 +160,6 @@ def _child(srv: socket.socket, conn: socket.socket, argv: list[str]) -> None:
         sys.argv = [str(Path(sys.executable).parent / "flwr-clientapp"), *argv]
         from flwr.supernode.cli.flwr_clientapp import flwr_clientapp
 
-        from federated.waits import fast_object_pulls
-
-        fast_object_pulls()  # the message's objects: first retry after 0.05 s, not 1 s
-        for name in [m for m in sys.modules if m == "federated" or m.startswith("federated.")]:
-            del sys.modules[name]
-
         flwr_clientapp()
         code = 0
     except SystemExit as e:
@@ -186,6 +180,11 @@ def serve(sock: Path, preload: tuple[str, ...] = PRELOAD) -> None:
     for name in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # A message's objects: first retry after 0.05 s, not Flower's 1 s (federated/waits.py).
+    # Patched once here, inherited by every forked child.
+    from .waits import fast_object_pulls
+
+    fast_object_pulls()
     # Children share the preloaded objects copy-on-write; a collection in a child would touch
     # (and so copy) every page holding them. Freeze them out of the collector's reach.
     gc.collect()
